@@ -1,0 +1,137 @@
+// Command bw records HTTP traffic, learns the API behind it and serves it back.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes bw with args and returns the exit code: 0 on success, 1 when a
+// check failed, 2 on bad usage or bad input.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	var ec exitCoder
+	code := 2
+	if errors.As(err, &ec) {
+		code = ec.ExitCode()
+	}
+	if msg := oneLine(err.Error()); msg != "" {
+		fmt.Fprintf(stderr, "bw: %s\n", msg)
+	}
+	return code
+}
+
+type exitCoder interface{ ExitCode() int }
+
+// checkFailed is returned by commands whose check found a problem (exit 1).
+type checkFailed struct{ msg string }
+
+func (e checkFailed) Error() string { return e.msg }
+func (e checkFailed) ExitCode() int { return 1 }
+
+// usageError is a bad flag or argument; the hint after ";" says what to do.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf(format, args...)
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.ReplaceAll(s, "\r", "")
+	return strings.ReplaceAll(s, "\n", "; ")
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:                 "bw",
+		Usage:                "record HTTP traffic, learn the API behind it, serve it back",
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "db", Value: "./bw.db", EnvVars: []string{"BW_DB"}, Usage: "recordings file"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print debug logs"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+		},
+		Before: func(c *cli.Context) error {
+			if f := c.String("log-format"); f != "text" && f != "json" {
+				return usageError("--log-format must be text or json (got %q)", f)
+			}
+			if c.Bool("quiet") && c.Bool("verbose") {
+				return usageError("--quiet and --verbose contradict each other; pick one")
+			}
+			return nil
+		},
+		OnUsageError: onUsageError,
+		Commands: []*cli.Command{
+			captureCommand(),
+			importCommand(),
+			exportCommand(),
+			lsCommand(),
+			showCommand(),
+			statsCommand(),
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError("unknown command %q; see 'bw --help'", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
+}
+
+// onUsageError turns urfave/cli's flag errors into one line instead of a help dump.
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	name := "bw"
+	if c.Command != nil && c.Command.Name != "" {
+		name = "bw " + c.Command.Name
+	}
+	return usageError("%s: %v; see '%s --help'", name, err, name)
+}
+
+// logger builds the process logger from the global flags; libraries get it
+// passed down and never build their own.
+func logger(c *cli.Context) *slog.Logger {
+	level := slog.LevelInfo
+	switch {
+	case c.Bool("verbose"):
+		level = slog.LevelDebug
+	case c.Bool("quiet"):
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.String("log-format") == "json" {
+		return slog.New(slog.NewJSONHandler(c.App.ErrWriter, opts))
+	}
+	return slog.New(slog.NewTextHandler(c.App.ErrWriter, opts))
+}
+
+// requireArgs checks the number of positional arguments.
+func requireArgs(c *cli.Context, n int, what string) error {
+	if c.NArg() != n {
+		return usageError("bw %s: expected %s, got %d argument(s); see 'bw %s --help'",
+			c.Command.Name, what, c.NArg(), c.Command.Name)
+	}
+	return nil
+}
