@@ -193,6 +193,10 @@ func (d *decoder) body(b *Body) {
 		d.fail()
 		return
 	}
+	if d.b[0]&^1 != 0 {
+		d.fail()
+		return
+	}
 	b.Truncated = d.b[0]&1 != 0
 	d.b = d.b[1:]
 	b.Size = d.varint()

@@ -109,6 +109,7 @@ func Open(path string, opts *Options) (*DB, error) {
 
 // init checks the schema version, creating or migrating the layout.
 func (db *DB) init(readOnly bool) error {
+	// check returns the file's schema version, 0 for a new file.
 	check := func(tx *bolt.Tx) (version uint64, err error) {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
@@ -147,9 +148,13 @@ func (db *DB) init(readOnly bool) error {
 		if v == schemaVersion {
 			return nil
 		}
-		if v > 0 {
+		if tx.Bucket(bucketMeta) != nil {
 			for ; v < schemaVersion; v++ {
-				if err := migrations[v](tx); err != nil {
+				step, ok := migrations[v]
+				if !ok {
+					return fmt.Errorf("no migration from schema %d", v)
+				}
+				if err := step(tx); err != nil {
 					return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
 				}
 			}

@@ -192,6 +192,9 @@ func mayHoldSecret(b []byte) bool {
 // json replaces scalar values of secret-named fields in place, leaving every
 // other byte of the document as it was.
 func (r *Redactor) json(data []byte) ([]byte, bool) {
+	if !json.Valid(data) {
+		return data, false
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	type span struct{ start, end int64 }

@@ -223,6 +223,7 @@ func (w *Writer) commit(batch []*request, buf []byte) []byte {
 	w.dropMu.Unlock()
 
 	n := 0
+	buf = buf[:0]
 	start := time.Now()
 	err := w.db.bolt.Update(func(tx *bolt.Tx) error {
 		exs, idx := tx.Bucket(bucketExchanges), tx.Bucket(bucketByHost)
@@ -234,8 +235,11 @@ func (w *Writer) commit(batch []*request, buf []byte) []byte {
 			if w.redactor != nil {
 				w.redactor.Exchange(r.ex)
 			}
-			buf = encodeExchange(buf[:0], r.ex)
-			if err := exs.Put(r.ex.ID[:], buf); err != nil {
+			// bbolt keeps value slices until commit: encode into an arena
+			// that is only reused for the next batch.
+			off := len(buf)
+			buf = encodeExchange(buf, r.ex)
+			if err := exs.Put(r.ex.ID[:], buf[off:len(buf):len(buf)]); err != nil {
 				return err
 			}
 			if err := idx.Put(hostKey(r.ex), nil); err != nil {
