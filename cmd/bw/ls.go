@@ -22,9 +22,9 @@ func lsCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "method", Usage: "only this request method"},
 			&cli.StringFlag{Name: "path", Usage: "only paths starting with `PREFIX`"},
-			&cli.IntFlag{Name: "status", Usage: "only this response status `CODE`"},
+			&cli.IntFlag{Name: "status", Usage: "only this response status `CODE`", DefaultText: "any"},
 			&cli.StringFlag{Name: "host", Usage: "only this host"},
-			&cli.IntFlag{Name: "limit", Usage: "at most `N` exchanges (default: all)"},
+			&cli.IntFlag{Name: "limit", Usage: "at most `N` exchanges", DefaultText: "all"},
 			&cli.BoolFlag{Name: "json", Usage: "one JSON object per line"},
 		},
 		Action: func(c *cli.Context) error {
@@ -32,7 +32,7 @@ func lsCommand() *cli.Command {
 				return err
 			}
 			if c.Int("limit") < 0 {
-				return usageError("bw ls: --limit must be >= 0 (got %d)", c.Int("limit"))
+				return usageError("ls: --limit must be >= 0 (got %d)", c.Int("limit"))
 			}
 			db, err := openDB(c, true)
 			if err != nil {

@@ -61,7 +61,7 @@ func oneLine(s string) string {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                 "bw",
 		Usage:                "record HTTP traffic, learn the API behind it, serve it back",
 		Writer:               stdout,
@@ -99,15 +99,19 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = onUsageError
+		cmd.HideHelpCommand = true
+	}
+	return app
 }
 
 // onUsageError turns urfave/cli's flag errors into one line instead of a help dump.
 func onUsageError(c *cli.Context, err error, _ bool) error {
-	name := "bw"
-	if c.Command != nil && c.Command.Name != "" {
-		name = "bw " + c.Command.Name
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+		return usageError("%s: %v; see 'bw %s --help'", c.Command.Name, err, c.Command.Name)
 	}
-	return usageError("%s: %v; see '%s --help'", name, err, name)
+	return usageError("%v; see 'bw --help'", err)
 }
 
 // logger builds the process logger from the global flags; libraries get it
@@ -130,7 +134,7 @@ func logger(c *cli.Context) *slog.Logger {
 // requireArgs checks the number of positional arguments.
 func requireArgs(c *cli.Context, n int, what string) error {
 	if c.NArg() != n {
-		return usageError("bw %s: expected %s, got %d argument(s); see 'bw %s --help'",
+		return usageError("%s: expected %s, got %d argument(s); see 'bw %s --help'",
 			c.Command.Name, what, c.NArg(), c.Command.Name)
 	}
 	return nil
