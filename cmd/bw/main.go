@@ -91,6 +91,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			lsCommand(),
 			showCommand(),
 			statsCommand(),
+			inferCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -1,0 +1,282 @@
+// Package infer learns an API from recorded exchanges: endpoints and path
+// templates, parameters, request and response schemas, formats and auth.
+//
+// # Method
+//
+// [Infer] streams the store twice. The first pass builds a trie of paths
+// with per-node evidence (methods, statuses, top-level response keys) and
+// decides which segments are parameters. The second pass maps every exchange
+// to its operation and merges its bodies into schema state that grows with
+// the API's shape, not with the number of exchanges. The rules are those of
+// bw's inference spec; each function names the rule it implements.
+//
+// # Determinism
+//
+// Every merge is commutative and every output list is sorted, so the same
+// recordings in any order give byte-identical documents.
+package infer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/backworks/bw/store"
+)
+
+// Options configures [Infer]; the zero value infers the busiest host.
+type Options struct {
+	// Host selects the service to infer, as host or host:port; empty means
+	// the host with the most exchanges.
+	Host string
+	// Paths are user hints (infer.paths): templates to use, or "^/path" for
+	// paths that stay literal. They override every rule.
+	Paths []string
+	// Title names the API; empty means the host.
+	Title  string
+	Logger *slog.Logger
+}
+
+// API is what Infer learned; render it with [API.OpenAPI] or [API.Backworks].
+type API struct {
+	Title     string
+	Host      string   // the service inferred
+	Servers   []string // base URLs seen for it
+	Exchanges int      // exchanges that went into the result
+	Skipped   map[string]int
+	Hints     []string
+
+	ops []*operation
+}
+
+// Infer reads every exchange of db and returns the API behind them.
+func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	host := opts.Host
+	if host == "" {
+		var err error
+		if host, err = busiestHost(ctx, db, log); err != nil {
+			return nil, err
+		}
+	}
+	api := &API{Title: opts.Title, Host: host, Skipped: map[string]int{}, Hints: opts.Paths}
+	if api.Title == "" {
+		api.Title = host
+	}
+	hints := parseHints(opts.Paths)
+	root := newNode()
+	servers := map[string]bool{}
+
+	// Pass 1: paths and the evidence to template them.
+	err := db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
+		if serviceOf(&ex.Request) != host {
+			return nil
+		}
+		if reason := noise(ex); reason != "" {
+			api.Skipped[reason]++
+			return nil
+		}
+		servers[ex.Request.Scheme+"://"+ex.Request.Host] = true
+		segs := splitPath(ex.Request.Path)
+		node := root.insert(segs, hints)
+		var keys []string
+		if st := ex.Response.Status; st >= 200 && st < 300 {
+			keys = topLevelKeys(decodeBody(ex.Response.Header, &ex.Response.Body))
+		}
+		node.record(ex.Request.Method, ex.Response.Status, keys)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("infer: read recordings: %w", err)
+	}
+	root.resolve()
+
+	// Pass 2: operations and schemas.
+	ops := map[opKey]*operation{}
+	err = db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
+		if serviceOf(&ex.Request) != host || noise(ex) != "" {
+			return nil
+		}
+		node, values := root.matchValues(splitPath(ex.Request.Path))
+		if node == nil {
+			api.Skipped["unmatched"]++
+			return nil
+		}
+		k := opKey{ex.Request.Method, node}
+		op := ops[k]
+		if op == nil {
+			op = newOperation(ex.Request.Method, node, len(values))
+			ops[k] = op
+		}
+		op.add(ex, values)
+		api.Exchanges++
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("infer: read recordings: %w", err)
+	}
+	for _, op := range ops {
+		if onlyNotFound(op) {
+			api.Skipped["only_404"] += op.samples
+			api.Exchanges -= op.samples
+			continue
+		}
+		api.ops = append(api.ops, op)
+	}
+	sort.Slice(api.ops, func(i, j int) bool {
+		a, b := api.ops[i], api.ops[j]
+		if a.node.template != b.node.template {
+			return a.node.template < b.node.template
+		}
+		return methodRank(a.method) < methodRank(b.method)
+	})
+	api.Servers = sortedKeys(servers)
+	log.Debug("inferred", "host", host, "operations", len(api.ops), "exchanges", api.Exchanges, "skipped", api.Skipped)
+	return api, nil
+}
+
+type opKey struct {
+	method string
+	node   *pathNode
+}
+
+// serviceOf names the service an exchange belongs to: the lower-case host
+// without a default port, so http/https and :80/:443 aliases merge.
+func serviceOf(r *store.Request) string {
+	h := strings.ToLower(r.Host)
+	if host, port, err := net.SplitHostPort(h); err == nil && (port == "80" || port == "443") {
+		h = host
+	}
+	return h
+}
+
+func busiestHost(ctx context.Context, db *store.DB, log *slog.Logger) (string, error) {
+	counts := map[string]int{}
+	err := db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
+		counts[serviceOf(&ex.Request)]++
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("infer: read recordings: %w", err)
+	}
+	if len(counts) == 0 {
+		return "", fmt.Errorf("infer: no recordings in %s; record with 'bw capture' or 'bw import' first", db.Path())
+	}
+	best := ""
+	for _, h := range sortedKeys(counts) {
+		if best == "" || counts[h] > counts[best] {
+			best = h
+		}
+	}
+	if len(counts) > 1 {
+		log.Info("several hosts recorded; inferring the busiest (choose with --host)", "host", best, "hosts", len(counts))
+	}
+	return best, nil
+}
+
+// noise says why an exchange is left out (rule 2), or "".
+func noise(ex *store.Exchange) string {
+	switch {
+	case ex.Error != "" || ex.Response.Status == 0:
+		return "transport_error"
+	case ex.Request.Method == "OPTIONS" && ex.Request.Header.Get("Access-Control-Request-Method") != "":
+		return "preflight"
+	case isStaticAsset(ex):
+		return "static_asset"
+	}
+	return ""
+}
+
+var staticExt = map[string]bool{
+	".js": true, ".mjs": true, ".css": true, ".map": true, ".png": true, ".jpg": true, ".jpeg": true,
+	".gif": true, ".svg": true, ".ico": true, ".webp": true, ".avif": true, ".woff": true, ".woff2": true,
+	".ttf": true, ".otf": true, ".eot": true, ".mp4": true, ".webm": true, ".mp3": true,
+}
+
+func isStaticAsset(ex *store.Exchange) bool {
+	if ex.Request.Method != "GET" && ex.Request.Method != "HEAD" {
+		return false
+	}
+	if staticExt[strings.ToLower(path.Ext(ex.Request.Path))] {
+		return true
+	}
+	m := mediaType(ex.Response.Header)
+	return m == "text/css" || m == "text/javascript" || m == "application/javascript" ||
+		strings.HasPrefix(m, "font/") || m == "image/x-icon"
+}
+
+func onlyNotFound(op *operation) bool {
+	for st := range op.resps {
+		if st != 404 {
+			return false
+		}
+	}
+	// Another method on the same path answered: the path exists.
+	for m, s := range op.node.sig {
+		if m == op.method {
+			continue
+		}
+		for st := range s.statuses {
+			if st != 404 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func methodRank(m string) int {
+	for i, x := range []string{"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"} {
+		if m == x {
+			return i
+		}
+	}
+	return 100
+}
+
+func topLevelKeys(d decoded) []string {
+	var v any = d.value
+	if arr, ok := v.([]any); ok {
+		keys := []string{"[]"}
+		if len(arr) > 0 {
+			if obj, ok := arr[0].(map[string]any); ok {
+				for k := range obj {
+					keys = append(keys, k)
+				}
+			}
+		}
+		return keys
+	}
+	obj, ok := v.(map[string]any)
+	if !ok || d.kind != kindJSON {
+		return nil
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// matchValues resolves a concrete path and returns the parameter values in it.
+func (n *pathNode) matchValues(segs []string) (*pathNode, []string) {
+	var vals []string
+	for _, s := range segs {
+		if c := n.lit[s]; c != nil {
+			n = c
+		} else if n.param != nil {
+			n = n.param
+			vals = append(vals, s)
+		} else {
+			return nil, nil
+		}
+	}
+	return n, vals
+}

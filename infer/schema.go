@@ -1,0 +1,257 @@
+package infer
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Limits that keep merged state bounded by the API's shape, not by traffic.
+const (
+	maxDepth      = 24  // deeper values are typed as opaque objects/arrays
+	maxProps      = 200 // an object with more distinct keys is merged as a map
+	maxEnumValues = 32  // distinct strings tracked for enum detection
+	maxStrLen     = 256 // longer strings are never enum candidates
+)
+
+// shape accumulates every value seen at one place in a document. Merging is
+// commutative, so the order of samples never shows in the result.
+type shape struct {
+	n, nulls, bools, ints, nums, strs int
+	bins                              int // file parts of multipart bodies
+
+	// strings
+	formats     formatMask // formats every string so far matched
+	values      map[string]int
+	tooMany     bool // more than maxEnumValues distinct, or a long or numeric-looking one
+	numericLike bool
+
+	// objects
+	objs  int
+	props map[string]*prop
+	asMap *shape // set once the object had too many keys to be a record
+
+	// arrays
+	arrs, nonEmpty int
+	items          *shape
+}
+
+type prop struct {
+	count int // objects that had this key
+	s     *shape
+}
+
+func newShape() *shape { return &shape{formats: fmtAll} }
+
+// add merges one decoded JSON value (from json.Decoder with UseNumber).
+func (s *shape) add(v any, depth int) {
+	s.n++
+	switch v := v.(type) {
+	case nil:
+		s.nulls++
+	case bool:
+		s.bools++
+	case json.Number:
+		if isIntegral(string(v)) {
+			s.ints++
+		} else {
+			s.nums++
+		}
+	case string:
+		s.addString(v)
+	case binaryMarker:
+		s.strs++
+		s.bins++
+		s.tooMany, s.formats = true, 0
+	case map[string]any:
+		s.objs++
+		if depth >= maxDepth {
+			return
+		}
+		if s.asMap != nil {
+			for _, pv := range v {
+				s.asMap.add(pv, depth+1)
+			}
+			return
+		}
+		if s.props == nil {
+			s.props = make(map[string]*prop, len(v))
+		}
+		for k, pv := range v {
+			p := s.props[k]
+			if p == nil {
+				p = &prop{s: newShape()}
+				s.props[k] = p
+			}
+			p.count++
+			p.s.add(pv, depth+1)
+		}
+		if len(s.props) > maxProps {
+			s.toMap()
+		}
+	case []any:
+		s.arrs++
+		if len(v) > 0 {
+			s.nonEmpty++
+		}
+		if depth >= maxDepth {
+			return
+		}
+		if s.items == nil && len(v) > 0 {
+			s.items = newShape()
+		}
+		for _, e := range v {
+			s.items.add(e, depth+1)
+		}
+	}
+}
+
+func (s *shape) addString(v string) {
+	s.strs++
+	s.formats &= formatsOf(v)
+	if s.tooMany {
+		return
+	}
+	if len(v) > maxStrLen || isNumeric(v) {
+		s.tooMany, s.numericLike, s.values = true, true, nil
+		return
+	}
+	if s.values == nil {
+		s.values = map[string]int{}
+	}
+	s.values[v]++
+	if len(s.values) > maxEnumValues {
+		s.tooMany, s.values = true, nil
+	}
+}
+
+// toMap folds the per-key shapes into one value shape.
+func (s *shape) toMap() {
+	m := newShape()
+	keys := sortedKeys(s.props)
+	for _, k := range keys {
+		m.merge(s.props[k].s)
+	}
+	s.asMap, s.props = m, nil
+}
+
+// merge adds everything o saw into s.
+func (s *shape) merge(o *shape) {
+	if o == nil {
+		return
+	}
+	s.n += o.n
+	s.nulls += o.nulls
+	s.bools += o.bools
+	s.ints += o.ints
+	s.nums += o.nums
+	if o.strs > 0 {
+		s.formats &= o.formats
+	}
+	s.strs += o.strs
+	s.bins += o.bins
+	if o.tooMany || s.tooMany {
+		s.tooMany = true
+		s.numericLike = s.numericLike || o.numericLike
+		s.values = nil
+	} else {
+		for v, c := range o.values {
+			if s.values == nil {
+				s.values = map[string]int{}
+			}
+			s.values[v] += c
+		}
+		if len(s.values) > maxEnumValues {
+			s.tooMany, s.values = true, nil
+		}
+	}
+	s.objs += o.objs
+	switch {
+	case o.asMap != nil || s.asMap != nil:
+		if s.asMap == nil && s.props != nil {
+			s.toMap()
+		} else if s.asMap == nil {
+			s.asMap = newShape()
+		}
+		if o.asMap != nil {
+			s.asMap.merge(o.asMap)
+		}
+		for _, k := range sortedKeys(o.props) {
+			s.asMap.merge(o.props[k].s)
+		}
+	default:
+		for _, k := range sortedKeys(o.props) {
+			op := o.props[k]
+			if s.props == nil {
+				s.props = map[string]*prop{}
+			}
+			p := s.props[k]
+			if p == nil {
+				p = &prop{s: newShape()}
+				s.props[k] = p
+			}
+			p.count += op.count
+			p.s.merge(op.s)
+		}
+		if len(s.props) > maxProps {
+			s.toMap()
+		}
+	}
+	s.arrs += o.arrs
+	s.nonEmpty += o.nonEmpty
+	if o.items != nil {
+		if s.items == nil {
+			s.items = newShape()
+		}
+		s.items.merge(o.items)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func isIntegral(num string) bool {
+	return !strings.ContainsAny(num, ".eE")
+}
+
+func isNumeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	var f float64
+	return json.Unmarshal([]byte(s), &f) == nil && !math.IsInf(f, 0)
+}
+
+// topKeys returns a sorted summary of the top-level keys of s, for comparing
+// the shapes of sibling paths; arrays are summarised by their items.
+func (s *shape) topKeys() map[string]bool {
+	if s == nil {
+		return nil
+	}
+	if s.items != nil && s.arrs >= s.objs {
+		k := s.items.topKeys()
+		if k == nil {
+			k = map[string]bool{}
+		}
+		k["[]"] = true
+		return k
+	}
+	if s.props == nil {
+		if s.asMap != nil {
+			return map[string]bool{"{map}": true}
+		}
+		return nil
+	}
+	k := make(map[string]bool, len(s.props))
+	for name := range s.props {
+		k[name] = true
+	}
+	return k
+}
