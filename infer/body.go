@@ -139,12 +139,12 @@ func formValue(vals url.Values) map[string]any {
 	m := make(map[string]any, len(vals))
 	for k, vs := range vals {
 		if len(vs) == 1 {
-			m[k] = vs[0]
+			m[k] = scalar(vs[0])
 			continue
 		}
 		arr := make([]any, len(vs))
 		for i, v := range vs {
-			arr[i] = v
+			arr[i] = scalar(v)
 		}
 		m[k] = arr
 	}

@@ -137,6 +137,21 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 		}
 		return methodRank(a.method) < methodRank(b.method)
 	})
+	var bodies []*shape
+	var sides []string
+	for _, op := range api.ops {
+		for _, m := range sortedKeys(op.request) {
+			bodies = append(bodies, op.request[m].s)
+			sides = append(sides, "request "+op.method)
+		}
+		for _, st := range op.statuses() {
+			for _, m := range sortedKeys(op.resps[st].content) {
+				bodies = append(bodies, op.resps[st].content[m].s)
+				sides = append(sides, "response")
+			}
+		}
+	}
+	poolObjects(bodies, sides)
 	api.Servers = sortedKeys(servers)
 	log.Debug("inferred", "host", host, "operations", len(api.ops), "exchanges", api.Exchanges, "skipped", api.Skipped)
 	return api, nil

@@ -249,9 +249,8 @@ func (b *schemaBuilder) single(s *shape, typ, hint string) *yaml.Node {
 		props := mapping()
 		var required []string
 		for _, k := range sortedKeys(s.props) {
-			p := s.props[k]
-			put(props, k, b.schema(p.s, k))
-			if s.objs >= 2 && p.count == s.objs {
+			put(props, k, b.schema(s.props[k].s, k))
+			if s.required(k) {
 				required = append(required, k)
 			}
 		}

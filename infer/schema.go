@@ -35,6 +35,8 @@ type shape struct {
 	// arrays
 	arrs, nonEmpty int
 	items          *shape
+
+	pool *pool // set by poolObjects before rendering
 }
 
 type prop struct {
@@ -254,4 +256,117 @@ func (s *shape) topKeys() map[string]bool {
 		k[name] = true
 	}
 	return k
+}
+
+// Required-ness pools evidence across objects of one type (rule 11): the
+// same object (a Pet, a Tag) appears in many responses and requests, and an
+// optional property that happened to be present in every instance of one
+// place is missing from some instance elsewhere. Objects whose key sets
+// overlap strongly (Jaccard >= poolJaccard) are taken as one type. Only
+// partial presence elsewhere is evidence: a key that another member never
+// has at all marks a variant (a list item without the body, a create request
+// without the id), not an optional property.
+const (
+	poolJaccard = 0.7
+	maxPooled   = 4000 // beyond this many object shapes, places have samples enough
+)
+
+type pool struct {
+	partial map[string]bool // keys present in some but not all instances of a member
+	full    map[string]int  // instances of members that had the key every time
+}
+
+// poolObjects links every object shape reachable from roots to its pool.
+// Roots pool only with roots of the same side: responses with responses,
+// request bodies with those of the same method (a PUT's partial update is
+// not evidence about a POST's create).
+func poolObjects(roots []*shape, sides []string) {
+	var all []*shape
+	var side []string
+	var walk func(s *shape, label string)
+	walk = func(s *shape, label string) {
+		if s == nil {
+			return
+		}
+		if len(s.props) > 0 {
+			all = append(all, s)
+			side = append(side, label)
+			for _, k := range sortedKeys(s.props) {
+				walk(s.props[k].s, label)
+			}
+		}
+		walk(s.items, label)
+		walk(s.asMap, label)
+	}
+	for i, r := range roots {
+		walk(r, sides[i])
+	}
+	if len(all) > maxPooled {
+		return
+	}
+	parent := make([]int, len(all))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for i := range all {
+		for j := i + 1; j < len(all); j++ {
+			if side[i] == side[j] && find(i) != find(j) && keyJaccard(all[i], all[j]) >= poolJaccard {
+				parent[find(j)] = find(i)
+			}
+		}
+	}
+	groups := map[int][]*shape{}
+	for i, s := range all {
+		groups[find(i)] = append(groups[find(i)], s)
+	}
+	for _, g := range groups {
+		p := &pool{partial: map[string]bool{}, full: map[string]int{}}
+		for _, s := range g {
+			for k, pr := range s.props {
+				if pr.count < s.objs {
+					p.partial[k] = true
+				} else {
+					p.full[k] += s.objs
+				}
+			}
+		}
+		for _, s := range g {
+			s.pool = p
+		}
+	}
+}
+
+func keyJaccard(a, b *shape) float64 {
+	inter := 0
+	for k := range a.props {
+		if b.props[k] != nil {
+			inter++
+		}
+	}
+	union := len(a.props) + len(b.props) - inter
+	if union == 0 {
+		return 0
+	}
+	return float64(inter) / float64(union)
+}
+
+// required reports whether key was present in every instance of its object,
+// given at least two instances of its type, and never missing from an
+// instance of the same type elsewhere.
+func (s *shape) required(key string) bool {
+	p := s.props[key]
+	if p == nil || p.count < s.objs {
+		return false
+	}
+	if s.pool == nil {
+		return s.objs >= 2
+	}
+	return !s.pool.partial[key] && s.pool.full[key] >= 2
 }

@@ -75,12 +75,13 @@ func IsSecretName(name string) bool {
 	if secretParams[n] {
 		return true
 	}
-	for _, s := range []string{"password", "passwd", "secret", "token", "apikey", "api_key", "private_key"} {
+	for _, s := range []string{"password", "passwd", "secret", "apikey", "api_key", "private_key"} {
 		if strings.Contains(n, s) {
 			return true
 		}
 	}
-	return false
+	// accessToken, refresh_token, x-auth-token; not max_tokens or tokenCount.
+	return strings.HasSuffix(n, "token")
 }
 
 // Exchange redacts ex in place: secret headers, query parameters and JSON
@@ -234,7 +235,8 @@ func (r *Redactor) json(data []byte) ([]byte, bool) {
 			continue
 		}
 		if secretNext {
-			if _, isStr := tok.(string); isStr || tok != nil {
+			switch tok.(type) {
+			case string, json.Number:
 				spans = append(spans, span{before, dec.InputOffset()})
 			}
 		}
