@@ -215,3 +215,65 @@ func decompress(enc string, data []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// fastTopKeys returns the keys of a JSON object body, or "[]" and the keys
+// of the first element of an array body, without building the document:
+// pass one only needs these to compare siblings. ok is false when the body
+// is not plain JSON (then the caller decodes it in full).
+func fastTopKeys(data []byte) (keys []string, ok bool) {
+	i := skipSpace(data, 0)
+	if i >= len(data) {
+		return nil, false
+	}
+	if data[i] == '[' {
+		keys = append(keys, "[]")
+		i = skipSpace(data, i+1)
+		if i >= len(data) || data[i] != '{' {
+			return keys, true
+		}
+	} else if data[i] != '{' {
+		return nil, false
+	}
+	depth := 0
+	for ; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return keys, true
+			}
+		case '"':
+			j := i + 1
+			for j < len(data) && data[j] != '"' {
+				if data[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(data) {
+				return nil, false
+			}
+			if depth == 1 {
+				k := skipSpace(data, j+1)
+				if k < len(data) && data[k] == ':' {
+					key := data[i+1 : j]
+					if bytes.IndexByte(key, '\\') >= 0 {
+						return nil, false
+					}
+					keys = append(keys, string(key))
+				}
+			}
+			i = j
+		}
+	}
+	return nil, false
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}

@@ -143,18 +143,19 @@ func formatsOf(s string) formatMask {
 		return 0
 	}
 	var m formatMask
+	c := s[0]
 	switch {
-	case isDateTime(s):
+	case len(s) >= 10 && c >= '0' && c <= '9' && s[4] == '-' && isDateTime(s):
 		m |= fmtDateTime
-	case isDate(s):
+	case len(s) == 10 && c >= '0' && c <= '9' && isDate(s):
 		m |= fmtDate
-	case reTime.MatchString(s):
+	case len(s) >= 5 && len(s) <= 15 && s[2] == ':' && reTime.MatchString(s):
 		if _, err := time.Parse("15:04:05", s[:min(8, len(s))]); err == nil || len(s) == 5 {
 			m |= fmtTime
 		}
-	case reUUID.MatchString(s):
+	case len(s) == 36 && reUUID.MatchString(s):
 		m |= fmtUUID
-	case reEmail.MatchString(s):
+	case strings.IndexByte(s, '@') > 0 && len(s) < 320 && reEmail.MatchString(s):
 		if _, err := mail.ParseAddress(s); err == nil {
 			m |= fmtEmail
 		}

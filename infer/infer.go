@@ -88,7 +88,7 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 		node := root.insert(segs, hints)
 		var keys []string
 		if st := ex.Response.Status; st >= 200 && st < 300 {
-			keys = topLevelKeys(decodeBody(ex.Response.Header, &ex.Response.Body))
+			keys = responseKeys(&ex.Response)
 		}
 		node.record(ex.Request.Method, ex.Response.Status, keys)
 		return nil
@@ -254,6 +254,20 @@ func methodRank(m string) int {
 		}
 	}
 	return 100
+}
+
+// responseKeys returns the top-level keys of a JSON response, cheaply when
+// the body is plain JSON on the wire.
+func responseKeys(r *store.Response) []string {
+	b := &r.Body
+	if r.Header.Get("Content-Encoding") == "" || b.Decoded != "" {
+		if m := mediaType(r.Header); isJSONMedia(m) {
+			if keys, ok := fastTopKeys(b.Data); ok {
+				return keys
+			}
+		}
+	}
+	return topLevelKeys(decodeBody(r.Header, b))
 }
 
 func topLevelKeys(d decoded) []string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -111,7 +112,9 @@ func (s *shape) add(v any, depth int) {
 
 func (s *shape) addString(v string) {
 	s.strs++
-	s.formats &= formatsOf(v)
+	if s.formats != 0 {
+		s.formats &= formatsOf(v)
+	}
 	if s.tooMany {
 		return
 	}
@@ -224,11 +227,11 @@ func isIntegral(num string) bool {
 }
 
 func isNumeric(s string) bool {
-	if s == "" {
+	if s == "" || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') {
 		return false
 	}
-	var f float64
-	return json.Unmarshal([]byte(s), &f) == nil && !math.IsInf(f, 0)
+	f, err := strconv.ParseFloat(s, 64)
+	return err == nil && !math.IsInf(f, 0)
 }
 
 // topKeys returns a sorted summary of the top-level keys of s, for comparing

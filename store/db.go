@@ -208,6 +208,10 @@ type Filter struct {
 	Method string // exact method, ignoring case
 }
 
+// releaseEvery is how many exchanges a scan reads between releasing the
+// file pages it has mapped (see releasePages).
+const releaseEvery = 32 << 10
+
 // Scan calls fn for every exchange that matches f, in capture order. It stops
 // at the first error from fn (returned as is) or when ctx is done. fn may keep
 // the exchange.
@@ -219,6 +223,9 @@ func (db *DB) Scan(ctx context.Context, f Filter, fn func(*Exchange) error) erro
 			if i++; i%1024 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
+				}
+				if i%releaseEvery == 0 {
+					releasePages(db.bolt, tx.Size())
 				}
 			}
 			ex := new(Exchange)
@@ -314,6 +321,7 @@ func (db *DB) Info() (Info, error) {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		info.Exchanges = tx.Bucket(bucketExchanges).Stats().KeyN
 		info.FileSize = tx.Size()
+		releasePages(db.bolt, tx.Size()) // Stats touched every page
 		info.Drops = map[string]uint64{}
 		return tx.Bucket(bucketDrops).ForEach(func(k, v []byte) error {
 			if len(v) == 8 {
