@@ -90,7 +90,7 @@ func (a *API) description() string {
 }
 
 func (a *API) operationNode(b *schemaBuilder, op *operation, schemes map[string]authScheme, ids map[string]int) *yaml.Node {
-	n := mapping("operationId", operationID(op, ids))
+	n := mapping("operationId", operationID(op, ids), "summary", op.method+" "+op.node.template)
 	params := seq()
 	for i, name := range op.paramNames() {
 		params.Content = append(params.Content, mapping(
@@ -141,9 +141,11 @@ func (a *API) operationNode(b *schemaBuilder, op *operation, schemes map[string]
 		put(resps, k, rn)
 	}
 	put(n, "responses", resps)
-	if sec := op.security(schemes); sec != nil {
-		put(n, "security", sec)
+	sec := op.security(schemes)
+	if sec == nil {
+		sec = seq() // no credentials seen: say so rather than leave it open
 	}
+	put(n, "security", sec)
 	put(n, "x-bw-samples", op.samples)
 	if op.ok == 0 {
 		put(n, "x-bw-only-errors", true)

@@ -180,6 +180,10 @@ func (db *DB) init(readOnly bool) error {
 	})
 }
 
+// Redactor returns the redactor whose placeholders match those the file's
+// writers produce, for callers that redact data outside exchanges.
+func (db *DB) Redactor() *Redactor { return NewRedactor(db.redactKey) }
+
 // Path returns the file name the database was opened with.
 func (db *DB) Path() string { return db.path }
 

@@ -59,10 +59,13 @@ func (g *IDGen) New(t time.Time) ID {
 	if g.entropy == nil {
 		g.entropy = ulid.Monotonic(rand.Reader, 0)
 	}
+	if t.Before(time.UnixMilli(0)) {
+		t = time.UnixMilli(0) // ULIDs cannot hold earlier times
+	}
 	u, err := ulid.New(ulid.Timestamp(t), g.entropy)
 	if err != nil {
-		// Monotonic entropy overflows only after 2^80 IDs in one millisecond,
-		// or t is before 1970: fall back to plain randomness.
+		// Monotonic entropy overflows only after 2^80 IDs in one
+		// millisecond: fall back to plain randomness.
 		u = ulid.MustNew(ulid.Timestamp(t), rand.Reader)
 	}
 	return ID(u)

@@ -38,14 +38,14 @@ func seedDB(t *testing.T) string {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i, ex := range []*store.Exchange{
 		{Request: store.Request{Method: "GET", Scheme: "http", Host: "a.test", Path: "/users/1", Proto: "HTTP/1.1",
-			Header: store.Header{{"Authorization", "Bearer secret-token"}}},
-			Response: store.Response{Status: 200, Proto: "HTTP/1.1", Header: store.Header{{"Content-Type", "application/json"}},
+			Header: store.Header{{Name: "Authorization", Value: "Bearer secret-token"}}},
+			Response: store.Response{Status: 200, Proto: "HTTP/1.1", Header: store.Header{{Name: "Content-Type", Value: "application/json"}},
 				Body: store.Body{Data: []byte(`{"id":1,"name":"ann"}`), Size: 21}}},
 		{Request: store.Request{Method: "POST", Scheme: "http", Host: "a.test", Path: "/users", Proto: "HTTP/1.1"},
 			Response: store.Response{Status: 201, Proto: "HTTP/1.1"}},
 		{Request: store.Request{Method: "GET", Scheme: "http", Host: "b.test", Path: "/items", RawQuery: "page=2", Proto: "HTTP/1.1"},
 			Response: store.Response{Status: 200, Proto: "HTTP/1.1",
-				Header: store.Header{{"Content-Encoding", "gzip"}, {"Content-Type", "application/json"}},
+				Header: store.Header{{Name: "Content-Encoding", Value: "gzip"}, {Name: "Content-Type", Value: "application/json"}},
 				Body:   store.Body{Data: gz.Bytes(), Size: int64(gz.Len())}}},
 		{Request: store.Request{Method: "GET", Scheme: "http", Host: "b.test", Path: "/down", Proto: "HTTP/1.1"},
 			Response: store.Response{Status: 502}, Error: "dial tcp: connection refused"},
