@@ -97,7 +97,7 @@ func (a *API) endpointNode(b *schemaBuilder, op *operation, schemes map[string]a
 	if op.reqSeen > 0 {
 		media := sortedKeys(op.request)
 		req := mapping("content_type", media[0], "required", op.reqSeen == op.ok)
-		mn := b.mediaNode(op.request[media[0]], bodyHint(op))
+		mn := b.mediaNode(op.request[media[0]], bodyHint(op, "Request"))
 		put(req, "schema", get(mn, "schema"))
 		put(n, "request", req)
 	}
@@ -111,7 +111,7 @@ func (a *API) endpointNode(b *schemaBuilder, op *operation, schemes map[string]a
 		if len(r.content) > 0 {
 			media := sortedKeys(r.content)
 			put(rn, "content_type", media[0])
-			mn := b.mediaNode(r.content[media[0]], bodyHint(op))
+			mn := b.mediaNode(r.content[media[0]], bodyHint(op, "Response"))
 			put(rn, "schema", get(mn, "schema"))
 			put(rn, "example", get(mn, "example"))
 		}

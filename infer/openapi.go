@@ -115,7 +115,7 @@ func (a *API) operationNode(b *schemaBuilder, op *operation, schemes map[string]
 	if op.reqSeen > 0 {
 		content := mapping()
 		for _, media := range sortedKeys(op.request) {
-			content.Content = append(content.Content, str(media), b.mediaNode(op.request[media], bodyHint(op)))
+			content.Content = append(content.Content, str(media), b.mediaNode(op.request[media], bodyHint(op, "Request")))
 		}
 		put(n, "requestBody", mapping("required", op.reqSeen == op.ok, "content", content))
 	}
@@ -134,7 +134,7 @@ func (a *API) operationNode(b *schemaBuilder, op *operation, schemes map[string]
 		if len(r.content) > 0 {
 			content := mapping()
 			for _, media := range sortedKeys(r.content) {
-				content.Content = append(content.Content, str(media), b.mediaNode(r.content[media], bodyHint(op)))
+				content.Content = append(content.Content, str(media), b.mediaNode(r.content[media], bodyHint(op, "Response")))
 			}
 			put(rn, "content", content)
 		}
@@ -312,12 +312,19 @@ func operationID(op *operation, used map[string]int) string {
 
 func canonicalHeader(name string) string { return http.CanonicalHeaderKey(name) }
 
-// bodyHint names body schemas after the last literal path segment.
-func bodyHint(op *operation) string {
+// bodyHint names a top-level body schema after the last literal path
+// segment ("articles", or "article" under /articles/{slug}). It is a weak
+// hint ("~stem|Side"): names from property keys win over it.
+func bodyHint(op *operation, side string) string {
 	segs := strings.Split(op.node.template, "/")
+	endsInParam := len(segs) > 0 && isParamSeg(segs[len(segs)-1])
 	for i := len(segs) - 1; i >= 0; i-- {
 		if segs[i] != "" && !isParamSeg(segs[i]) && !isVersion(segs[i]) {
-			return singular(segs[i])
+			stem := segs[i]
+			if endsInParam {
+				stem = singular(stem)
+			}
+			return "~" + stem + "|" + side
 		}
 	}
 	return ""

@@ -228,7 +228,7 @@ func (b *schemaBuilder) single(s *shape, typ, hint string) *yaml.Node {
 	case "array":
 		items := mapping()
 		if s.items != nil {
-			items = b.schema(s.items, singular(hint))
+			items = b.schema(s.items, itemHint(hint))
 		}
 		put(n, "items", items)
 	case "object":
@@ -240,7 +240,7 @@ func (b *schemaBuilder) single(s *shape, typ, hint string) *yaml.Node {
 					val.merge(s.props[k].s)
 				}
 			}
-			put(n, "additionalProperties", b.schema(val, singular(hint)))
+			put(n, "additionalProperties", b.schema(val, itemHint(hint)))
 			return n
 		}
 		if len(s.props) == 0 {
@@ -336,26 +336,51 @@ func (b *schemaBuilder) hoist(schemas *yaml.Node, refPrefix string, taken map[st
 }
 
 func componentName(g []*hoistable, taken map[string]bool) string {
-	counts := map[string]int{}
+	strong, weak, sides := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, h := range g {
-		if h.hint != "" {
-			counts[pascal(h.hint)]++
+		if stem, side, ok := strings.Cut(strings.TrimPrefix(h.hint, "~"), "|"); ok && strings.HasPrefix(h.hint, "~") {
+			weak[pascal(stem)]++
+			sides[side]++
+		} else if h.hint != "" {
+			strong[pascal(h.hint)]++
 		}
 	}
+	var cands []string
+	if best := mostCommon(strong); best != "" {
+		cands = append(cands, best)
+	} else if best := mostCommon(weak); best != "" {
+		cands = append(cands, best, best+mostCommon(sides))
+	}
+	cands = append(cands, "Object")
+	for _, c := range cands {
+		if !taken[c] {
+			return c
+		}
+	}
+	for i := 2; ; i++ {
+		if name := cands[0] + strconv.Itoa(i); !taken[name] {
+			return name
+		}
+	}
+}
+
+// mostCommon returns the key with the highest count, the first in order on ties.
+func mostCommon(counts map[string]int) string {
 	best := ""
-	for _, n := range sortedKeys(counts) {
-		if n != "" && (best == "" || counts[n] > counts[best]) {
-			best = n
+	for _, k := range sortedKeys(counts) {
+		if k != "" && (best == "" || counts[k] > counts[best]) {
+			best = k
 		}
 	}
-	if best == "" {
-		best = "Object"
+	return best
+}
+
+// itemHint names the elements of an array or map from the container's hint.
+func itemHint(hint string) string {
+	if stem, side, ok := strings.Cut(strings.TrimPrefix(hint, "~"), "|"); ok && strings.HasPrefix(hint, "~") {
+		return "~" + singular(stem) + "|" + side
 	}
-	name := best
-	for i := 2; taken[name]; i++ {
-		name = best + strconv.Itoa(i)
-	}
-	return name
+	return singular(hint)
 }
 
 // pascal turns a hint ("order_items", "user-group") into a component name.
