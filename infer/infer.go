@@ -22,8 +22,10 @@ import (
 	"log/slog"
 	"net"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/backworks/bw/store"
 )
@@ -98,16 +100,23 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 	}
 	root.resolve()
 
-	// Pass 2: operations and schemas.
+	// Pass 2: operations and schemas. Decoding bodies is most of the work
+	// and needs no shared state, so it fans out; merging stays in this
+	// goroutine, and since merges commute the order results arrive in is
+	// of no consequence.
 	ops := map[opKey]*operation{}
-	err = db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
-		if serviceOf(&ex.Request) != host || noise(ex) != "" {
-			return nil
-		}
+	samples := make(chan *sample, 256)
+	var scanErr error
+	go func() {
+		defer close(samples)
+		scanErr = decodeAll(ctx, db, host, samples)
+	}()
+	for s := range samples {
+		ex := s.ex
 		node, values := root.matchValues(splitPath(ex.Request.Path))
 		if node == nil {
 			api.Skipped["unmatched"]++
-			return nil
+			continue
 		}
 		k := opKey{ex.Request.Method, node}
 		op := ops[k]
@@ -115,12 +124,11 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 			op = newOperation(ex.Request.Method, node, len(values))
 			ops[k] = op
 		}
-		op.add(ex, values)
+		op.add(s, values)
 		api.Exchanges++
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("infer: read recordings: %w", err)
+	}
+	if scanErr != nil {
+		return nil, fmt.Errorf("infer: read recordings: %w", scanErr)
 	}
 	for _, op := range ops {
 		if onlyNotFound(op) {
@@ -155,6 +163,41 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 	api.Servers = sortedKeys(servers)
 	log.Debug("inferred", "host", host, "operations", len(api.ops), "exchanges", api.Exchanges, "skipped", api.Skipped)
 	return api, nil
+}
+
+// sample is an exchange with its bodies decoded.
+type sample struct {
+	ex        *store.Exchange
+	req, resp decoded
+}
+
+// decodeAll scans the exchanges of host and sends them, bodies decoded by a
+// pool of workers, to out; it returns when all are sent.
+func decodeAll(ctx context.Context, db *store.DB, host string, out chan<- *sample) error {
+	in := make(chan *store.Exchange, 256)
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ex := range in {
+				out <- &sample{
+					ex:   ex,
+					req:  decodeBody(ex.Request.Header, &ex.Request.Body),
+					resp: decodeBody(ex.Response.Header, &ex.Response.Body),
+				}
+			}
+		}()
+	}
+	err := db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
+		if serviceOf(&ex.Request) == host && noise(ex) == "" {
+			in <- ex
+		}
+		return nil
+	})
+	close(in)
+	wg.Wait()
+	return err
 }
 
 type opKey struct {

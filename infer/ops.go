@@ -65,7 +65,8 @@ func newOperation(method string, node *pathNode, nparams int) *operation {
 }
 
 // add merges one exchange; params are the values of the path's parameters.
-func (op *operation) add(ex *store.Exchange, params []string) {
+func (op *operation) add(s *sample, params []string) {
+	ex := s.ex
 	op.samples++
 	status := ex.Response.Status
 	success := status >= 200 && status < 400
@@ -75,7 +76,7 @@ func (op *operation) add(ex *store.Exchange, params []string) {
 		op.resps[status] = resp
 	}
 	resp.count++
-	if d := decodeBody(ex.Response.Header, &ex.Response.Body); d.kind == kindEmpty {
+	if d := s.resp; d.kind == kindEmpty {
 		resp.empty++
 	} else {
 		addContent(resp.content, d)
@@ -110,7 +111,7 @@ func (op *operation) add(ex *store.Exchange, params []string) {
 		}
 		u.count++
 	}
-	if d := decodeBody(ex.Request.Header, &ex.Request.Body); d.kind != kindEmpty {
+	if d := s.req; d.kind != kindEmpty {
 		op.reqSeen++
 		addContent(op.request, d)
 	}
