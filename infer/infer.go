@@ -41,6 +41,9 @@ type Options struct {
 	// Title names the API; empty means the host.
 	Title  string
 	Logger *slog.Logger
+	// Progress, when set, is called now and then with the number of
+	// exchanges read so far (each pass reads them all).
+	Progress func(read int64)
 }
 
 // API is what Infer learned; render it with [API.OpenAPI] or [API.Backworks].
@@ -72,12 +75,23 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 	if api.Title == "" {
 		api.Title = host
 	}
+	progress := func(int64) {}
+	if opts.Progress != nil {
+		progress = opts.Progress
+	}
+	var read int64
+	tick := func() {
+		if read++; read%4096 == 0 {
+			progress(read)
+		}
+	}
 	hints := parseHints(opts.Paths)
 	root := newNode()
 	servers := map[string]bool{}
 
 	// Pass 1: paths and the evidence to template them.
 	err := db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
+		tick()
 		if serviceOf(&ex.Request) != host {
 			return nil
 		}
@@ -109,7 +123,7 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 	var scanErr error
 	go func() {
 		defer close(samples)
-		scanErr = decodeAll(ctx, db, host, samples)
+		scanErr = decodeAll(ctx, db, host, samples, tick)
 	}()
 	for s := range samples {
 		ex := s.ex
@@ -173,7 +187,7 @@ type sample struct {
 
 // decodeAll scans the exchanges of host and sends them, bodies decoded by a
 // pool of workers, to out; it returns when all are sent.
-func decodeAll(ctx context.Context, db *store.DB, host string, out chan<- *sample) error {
+func decodeAll(ctx context.Context, db *store.DB, host string, out chan<- *sample, tick func()) error {
 	in := make(chan *store.Exchange, 256)
 	var wg sync.WaitGroup
 	for range max(runtime.GOMAXPROCS(0), 1) {
@@ -190,6 +204,7 @@ func decodeAll(ctx context.Context, db *store.DB, host string, out chan<- *sampl
 		}()
 	}
 	err := db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
+		tick()
 		if serviceOf(&ex.Request) == host && noise(ex) == "" {
 			in <- ex
 		}

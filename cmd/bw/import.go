@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/backworks/bw/har"
 	"github.com/backworks/bw/store"
@@ -63,10 +62,12 @@ func importHAR(c *cli.Context, db *store.DB, file string) (int, error) {
 			opts.Session = "stdin"
 		}
 	}
-	bar := newProgressBar(c, file)
-	if bar != nil {
-		opts.Progress = bar.update
-		defer bar.clear()
+	if bar := newProgress(c, "importing "+file, -1); bar != nil {
+		opts.Progress = func(done, total int64) {
+			bar.ChangeMax64(total)
+			bar.Set64(done)
+		}
+		defer bar.Clear()
 	}
 	if file != "-" {
 		return har.ImportFile(c.Context, db, file, opts)
@@ -101,44 +102,3 @@ func readerWithContext(ctx context.Context, r io.Reader) io.Reader {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
-
-// progressBar draws a one-line bar on stderr while a file is imported; it
-// exists only when stderr is a terminal and --quiet is off.
-type progressBar struct {
-	w     io.Writer
-	label string
-	last  time.Time
-	drawn bool
-}
-
-func newProgressBar(c *cli.Context, label string) *progressBar {
-	if c.Bool("quiet") {
-		return nil
-	}
-	f, ok := c.App.ErrWriter.(*os.File)
-	if !ok {
-		return nil
-	}
-	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
-	return &progressBar{w: f, label: label}
-}
-
-func (p *progressBar) update(done, total int64) {
-	if total <= 0 || time.Since(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	const width = 30
-	filled := int(min(done, total) * width / total)
-	fmt.Fprintf(p.w, "\rimporting %s [%s%s] %3d%%", p.label,
-		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), min(done, total)*100/total)
-	p.drawn = true
-}
-
-func (p *progressBar) clear() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
-}

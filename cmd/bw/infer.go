@@ -59,6 +59,10 @@ func inferCommand() *cli.Command {
 				return err
 			}
 			defer db.Close()
+			if bar := newProgress(c, "inferring", -1); bar != nil {
+				opts.Progress = func(n int64) { bar.Set64(n) }
+				defer bar.Clear()
+			}
 			api, err := infer.Infer(c.Context, db, opts)
 			if err != nil {
 				return err
