@@ -66,7 +66,7 @@ func decodeBody(h store.Header, b *store.Body) decoded {
 	}
 	d := decoded{media: media, raw: data}
 	switch {
-	case isJSONMedia(media) || (b.Truncated == false && sniffJSON(media, data)):
+	case isJSONMedia(media) || (!b.Truncated && sniffJSON(media, data)):
 		if v, ok := parseJSON(data); ok {
 			if media == "" || !isJSONMedia(media) {
 				d.media = "application/json"

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -400,6 +402,49 @@ func TestOpenAPIValid(t *testing.T) {
 			}
 			if !bytes.Contains(out, []byte("x-bw-samples")) {
 				t.Errorf("no provenance in output")
+			}
+		}
+	}
+}
+
+// TestRedoclyLint runs Redocly's linter on every form of output; `make test`
+// installs it and sets BW_REQUIRE_REDOCLY so that a missing linter fails.
+func TestRedoclyLint(t *testing.T) {
+	redocly, err := exec.LookPath("redocly")
+	if err != nil {
+		if os.Getenv("BW_REQUIRE_REDOCLY") != "" {
+			t.Fatal("redocly is not installed (make redocly)")
+		}
+		t.Skip("redocly not installed")
+	}
+	var exs []ex
+	for i := range 8 {
+		exs = append(exs,
+			ex{method: "GET", path: fmt.Sprintf("/users/%d?limit=%d", i, i), resp: fmt.Sprintf(`{"id":%d,"tags":["a"],"note":null,"addr":{"city":"x","zip":"1"}}`, i),
+				header: [][2]string{{"Authorization", "Bearer x.y.z"}}},
+			ex{method: "POST", path: "/users", req: `{"name":"a","age":3}`, status: 201, resp: fmt.Sprintf(`{"id":%d,"addr":{"city":"x","zip":"1"}}`, i)},
+			ex{method: "GET", path: "/mixed", resp: []string{`{"x":1}`, `{"x":"a"}`, `{"x":null}`}[i%3]},
+			ex{method: "GET", path: "/page", resp: "<p>hi</p>", respType: "text/html"},
+			ex{method: "DELETE", path: fmt.Sprintf("/users/%d", i), status: 404, resp: `{"error":"not found"}`},
+		)
+	}
+	api, err := Infer(context.Background(), buildDB(t, exs, true), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, v := range []string{"3.0", "3.1"} {
+		for _, ext := range []string{"yaml", "json"} {
+			out, err := api.OpenAPI(v, ext == "json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, "api-"+v+"."+ext)
+			os.WriteFile(file, out, 0o644)
+			cmd := exec.Command(redocly, "lint", file)
+			cmd.Env = append(os.Environ(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true")
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("redocly lint %s: %v\n%s\n%s", file, err, msg, out)
 			}
 		}
 	}

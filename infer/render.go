@@ -179,7 +179,8 @@ func (b *schemaBuilder) schema(s *shape, hint string) *yaml.Node {
 		if b.v31 {
 			return mapping("type", "null")
 		}
-		return mapping("nullable", true)
+		// 3.0 has no null type and nullable needs a type: say what was seen.
+		return mapping("type", "string", "nullable", true, "description", "only null was observed")
 	case 1:
 		n := b.single(s, types[0], hint)
 		if nullable {
@@ -195,7 +196,8 @@ func (b *schemaBuilder) schema(s *shape, hint string) *yaml.Node {
 		if b.v31 {
 			one.Content = append(one.Content, mapping("type", "null"))
 		} else {
-			return mapping("nullable", true, "oneOf", one)
+			// One variant takes null, so that null still matches exactly one.
+			b.makeNullable(one.Content[0])
 		}
 	}
 	return mapping("oneOf", one)

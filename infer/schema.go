@@ -234,32 +234,6 @@ func isNumeric(s string) bool {
 	return err == nil && !math.IsInf(f, 0)
 }
 
-// topKeys returns a sorted summary of the top-level keys of s, for comparing
-// the shapes of sibling paths; arrays are summarised by their items.
-func (s *shape) topKeys() map[string]bool {
-	if s == nil {
-		return nil
-	}
-	if s.items != nil && s.arrs >= s.objs {
-		k := s.items.topKeys()
-		if k == nil {
-			k = map[string]bool{}
-		}
-		k["[]"] = true
-		return k
-	}
-	if s.props == nil {
-		if s.asMap != nil {
-			return map[string]bool{"{map}": true}
-		}
-		return nil
-	}
-	k := make(map[string]bool, len(s.props))
-	for name := range s.props {
-		k[name] = true
-	}
-	return k
-}
 
 // Required-ness pools evidence across objects of one type (rule 11): the
 // same object (a Pet, a Tag) appears in many responses and requests, and an

@@ -45,6 +45,10 @@ type WriterOptions struct {
 	Logger    *slog.Logger // nil discards
 }
 
+// releaseBytes is how much a writer commits between releasing the file pages
+// it has mapped (see releasePages).
+const releaseBytes = 32 << 20
+
 // Writer stores exchanges in batches: one goroutine owns the database
 // transaction and commits whatever has queued up since the last commit
 // (group commit), so recording speed is not bound by one fsync per exchange.
@@ -60,6 +64,8 @@ type Writer struct {
 
 	mu     sync.RWMutex // guards closed against Write racing Close
 	closed bool
+
+	sinceRelease int // bytes committed since mapped pages were last released (loop only)
 
 	written atomic.Uint64
 	dropMu  sync.Mutex
@@ -225,7 +231,9 @@ func (w *Writer) commit(batch []*request, buf []byte) []byte {
 	n := 0
 	buf = buf[:0]
 	start := time.Now()
+	var size int64
 	err := w.db.bolt.Update(func(tx *bolt.Tx) error {
+		size = tx.Size()
 		exs, idx := tx.Bucket(bucketExchanges), tx.Bucket(bucketByHost)
 		exs.FillPercent = 0.95 // ids mostly arrive in order
 		for _, r := range batch {
@@ -265,6 +273,11 @@ func (w *Writer) commit(batch []*request, buf []byte) []byte {
 	} else {
 		w.written.Add(uint64(n))
 		w.log.Debug("committed", "exchanges", n, "took", time.Since(start))
+		// Keep resident memory flat however large the file grows.
+		if w.sinceRelease += len(buf); w.sinceRelease >= releaseBytes {
+			releasePages(w.db.bolt, size)
+			w.sinceRelease = 0
+		}
 	}
 	for _, r := range batch {
 		if r.flush != nil {

@@ -43,12 +43,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 type exitCoder interface{ ExitCode() int }
 
-// checkFailed is returned by commands whose check found a problem (exit 1).
-type checkFailed struct{ msg string }
-
-func (e checkFailed) Error() string { return e.msg }
-func (e checkFailed) ExitCode() int { return 1 }
-
 // usageError is a bad flag or argument; the hint after ";" says what to do.
 func usageError(format string, args ...any) error {
 	return fmt.Errorf(format, args...)

@@ -1,0 +1,106 @@
+# bw's tasks. GNU make; only Go is needed for `make build` and `make test`.
+#
+#   make demo       record the sample API through bw capture and inspect it
+#   make test       go vet, staticcheck, go test -race
+#   make bench      Go benchmarks of store and har, then the proxy benchmark
+#   make bench-rss  a million requests through bw capture, RSS sampled (minutes)
+#   make eval       score bw infer with shared/eval: Prism upstream, bw capture, drive, infer, score
+#   make build      bin/bw
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+MAKEFLAGS += --no-print-directory
+
+GO ?= go
+# Where `go install` puts binaries: GOBIN, else GOPATH/bin.
+GOBIN_DIR := $(shell $(GO) env GOBIN)
+ifeq ($(GOBIN_DIR),)
+GOBIN_DIR := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
+endif
+BW_INSTALLED := $(GOBIN_DIR)/bw
+
+# Extra go vet flags, e.g. VETFLAGS=-composites=false.
+VETFLAGS ?=
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK := $(GOBIN_DIR)/staticcheck
+
+# go test -race needs cgo (a C compiler); without one, test without it.
+RACE ?= $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race,)
+TEST_TIMEOUT ?= 8m
+
+# Benchmarks: go test -benchtime, wrk's duration per proxy run.
+BENCHTIME ?= 1s
+DURATION ?= 10s
+export DURATION
+
+# Helper programs the demo and benchmarks run, built into bin/.
+TOOLS := ./fixtures/sampleapi ./scripts/freeport ./bench/upstream ./bench/load
+
+.PHONY: build install tools demo test vet staticcheck redocly bench bench-go bench-proxy bench-rss bench-deps eval clean
+
+build:
+	$(GO) build -o bin/bw ./cmd/bw
+
+install:
+	$(GO) install ./cmd/bw
+	@echo "installed bw at $(BW_INSTALLED)"
+
+tools:
+	@mkdir -p bin
+	$(GO) build -o bin/ $(TOOLS)
+
+demo: install tools
+	BW=$(BW_INSTALLED) BIN=bin scripts/demo.sh
+
+vet:
+	$(GO) vet $(VETFLAGS) ./...
+
+# Installs staticcheck when it is missing or was built by another Go release
+# (an older build cannot load this module's packages); falls back to the
+# newest release if STATICCHECK_VERSION does not install.
+staticcheck:
+	@want="$$($(GO) env GOVERSION)"; \
+	have="$$($(GO) version $(STATICCHECK) 2>/dev/null | awk '{print $$2}')" || true; \
+	if [[ "$$have" != "$$want" ]] || ! $(STATICCHECK) -version >/dev/null 2>&1; then \
+		echo "$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)"; \
+		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) || \
+			$(GO) install honnef.co/go/tools/cmd/staticcheck@latest; \
+	fi
+	$(STATICCHECK) -version
+	$(STATICCHECK) ./...
+
+# The OpenAPI bw infer writes must pass Redocly's linter; infer's tests run it.
+REDOCLY_VERSION ?= 2.77.0
+redocly:
+	@command -v redocly >/dev/null 2>&1 || npm install -g --no-fund --no-audit @redocly/cli@$(REDOCLY_VERSION)
+
+test: vet staticcheck redocly
+ifeq ($(RACE),)
+	@echo "note: cgo is off (no C compiler?), so go test runs without -race"
+endif
+	BW_REQUIRE_REDOCLY=1 $(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+bench: bench-go bench-proxy
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./store ./har ./infer
+
+bench-proxy: build tools bench-deps
+	BW=bin/bw BIN=bin bench/proxy.sh
+
+bench-rss: build tools
+	BW=bin/bw BIN=bin bench/rss.sh
+
+# Scores `bw infer` on shared/eval's specs; installs prism / PyYAML when missing.
+# EVAL_ARGS e.g. --baselines (run the peer tools live too), --gate (fail on a missed target), SPEC paths.
+EVAL_ARGS ?=
+eval: build
+	BW=bin/bw bash bench/eval/run.sh $(EVAL_ARGS)
+
+# Installs nginx and wrk with apt-get when they are missing.
+bench-deps:
+	@bench/deps.sh
+
+clean:
+	rm -rf bin bench/out demo.db

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# demo.sh records the sample API through bw capture and shows the result.
+# Run it with `make demo`, which builds what it needs; by hand:
+#
+#   BW=~/go/bin/bw BIN=bin scripts/demo.sh
+#
+# Environment: BW (the bw binary), BIN (directory holding the sampleapi and
+# freeport helpers), DB (default demo.db), N (requests, default 300).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+trap cleanup EXIT
+
+BW=${BW:?set BW to the bw binary}
+BIN=${BIN:-bin}
+DB=${DB:-demo.db}
+N=${N:-300}
+[[ -x $BW ]] || die "$BW is not an executable bw"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bw-demo.XXXXXX")
+trap 'cleanup; rm -rf "$tmp"' EXIT
+
+rm -f "$DB"
+
+log "starting the sample API"
+start_bg "$tmp/sampleapi.log" "$BIN/sampleapi" -listen 127.0.0.1:0
+api_pid=$BG_PID
+api_addr=$(wait_listening "$api_pid" "$tmp/sampleapi.log")
+log "sample API on http://$api_addr"
+
+port=$("$BIN/freeport")
+log "starting: bw capture --upstream http://$api_addr --listen 127.0.0.1:$port --db $DB"
+start_bg "$tmp/capture.log" "$BW" --db "$DB" capture --upstream "http://$api_addr" --listen "127.0.0.1:$port"
+bw_pid=$BG_PID
+bw_addr=$(wait_listening "$bw_pid" "$tmp/capture.log")
+log "bw capture on http://$bw_addr"
+
+log "driving $N requests through the proxy"
+"$BIN/sampleapi" -drive "http://$bw_addr" -n "$N"
+
+log "stopping bw capture (SIGINT)"
+status=0
+stop "$bw_pid" INT 30 || status=$?
+sed 's/^/    /' "$tmp/capture.log" >&2
+((status == 0)) || die "bw capture exited with status $status"
+
+stop "$api_pid" TERM 10 || true
+
+log "$BW --db $DB stats"
+"$BW" --db "$DB" stats
+echo
+log "$BW --db $DB ls --limit 15"
+"$BW" --db "$DB" ls --limit 15
+echo
+# The id of the first exchange, from `ls --json` (no jq needed).
+first=$("$BW" --db "$DB" ls --json --limit 1 |
+	grep -o '"id"[[:space:]]*:[[:space:]]*"[^"]*"' | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')
+[[ -n $first ]] || die "bw ls --json --limit 1 printed no id"
+log "$BW --db $DB show $first"
+"$BW" --db "$DB" show "$first"
+echo
+log "done: the recordings are in $DB (try: $BW --db $DB ls --path /api/v1/orders)"
