@@ -234,7 +234,6 @@ func isNumeric(s string) bool {
 	return err == nil && !math.IsInf(f, 0)
 }
 
-
 // Required-ness pools evidence across objects of one type (rule 11): the
 // same object (a Pet, a Tag) appears in many responses and requests, and an
 // optional property that happened to be present in every instance of one
