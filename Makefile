@@ -103,4 +103,4 @@ bench-deps:
 	@bench/deps.sh
 
 clean:
-	rm -rf bin bench/out demo.db
+	rm -rf bin bench/out demo.db demo-api.yaml demo-openapi.yaml

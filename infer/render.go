@@ -353,7 +353,9 @@ func componentName(g []*hoistable, taken map[string]bool) string {
 	} else if best := mostCommon(weak); best != "" {
 		cands = append(cands, best, best+mostCommon(sides))
 	}
-	cands = append(cands, "Object")
+	if len(cands) == 0 {
+		cands = append(cands, "Object")
+	}
 	for _, c := range cands {
 		if !taken[c] {
 			return c

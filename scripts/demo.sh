@@ -59,4 +59,13 @@ first=$("$BW" --db "$DB" ls --json --limit 1 |
 log "$BW --db $DB show $first"
 "$BW" --db "$DB" show "$first"
 echo
-log "done: the recordings are in $DB (try: $BW --db $DB ls --path /api/v1/orders)"
+API=${API:-demo-api.yaml}
+log "$BW --db $DB infer > $API   (Backworks YAML; the endpoints it learned:)"
+"$BW" --db "$DB" infer >"$API"
+grep -E '^    path: |^    methods: ' "$API" | paste - - | sed 's/^ *path: //; s/ *methods: / /'
+echo
+log "$BW --db $DB infer --format openapi -o demo-openapi.yaml   (OpenAPI 3.1; one operation:)"
+"$BW" --db "$DB" infer --format openapi -o demo-openapi.yaml
+sed -n '/^  \/api\/v1\/users\/{userId}:/,/^  \/api/p' demo-openapi.yaml | sed '$d' | head -60
+echo
+log "done: recordings in $DB, the API in $API and demo-openapi.yaml (try: $BW --db $DB ls --path /api/v1/orders)"
