@@ -36,6 +36,20 @@ func (r *Redactor) Value(v string) string {
 	return RedactedPrefix + hex.EncodeToString(m.Sum(nil)[:6])
 }
 
+// credential redacts a token; of a JWT it keeps the header part ("alg",
+// "typ": no secret), so that inference can still tell a JWT from an opaque
+// token.
+func (r *Redactor) credential(cred string) string {
+	head, rest, ok := strings.Cut(cred, ".")
+	switch {
+	case !ok || !strings.HasPrefix(head, "eyJ"):
+		return r.Value(cred)
+	case strings.HasPrefix(rest, RedactedPrefix):
+		return cred // redacted already
+	}
+	return head + "." + r.Value(cred)
+}
+
 var secretHeaders = map[string]bool{
 	"authorization":        true,
 	"proxy-authorization":  true,
@@ -103,7 +117,7 @@ func (r *Redactor) header(h Header) {
 		case "authorization", "proxy-authorization":
 			// Keep the scheme: "Bearer redacted:…" still says how clients authenticate.
 			if scheme, cred, ok := strings.Cut(f.Value, " "); ok && !strings.HasPrefix(f.Value, RedactedPrefix) {
-				h[i].Value = scheme + " " + r.Value(cred)
+				h[i].Value = scheme + " " + r.credential(cred)
 				continue
 			}
 		case "cookie":

@@ -33,7 +33,7 @@ func TestRedactExchange(t *testing.T) {
 		t.Errorf("query = %q, want %q", ex.Request.RawQuery, want)
 	}
 	h := ex.Request.Header
-	if got := h.Get("Authorization"); got != "Bearer "+r.Value("eyJhbGciOi.xyz") {
+	if got := h.Get("Authorization"); got != "Bearer eyJhbGciOi."+r.Value("eyJhbGciOi.xyz") {
 		t.Errorf("authorization = %q", got)
 	}
 	if got := h.Get("Cookie"); got != "sid="+sec+"; theme="+r.Value("dark") {
@@ -63,6 +63,21 @@ func TestRedactExchange(t *testing.T) {
 	if ex.Request.RawQuery != before.Request.RawQuery || string(ex.Request.Body.Data) != beforeBody ||
 		ex.Request.Header.Get("Authorization") != before.Request.Header.Get("Authorization") {
 		t.Error("redaction is not idempotent")
+	}
+}
+
+func TestRedactKeepsJWTHeader(t *testing.T) {
+	r := NewRedactor([]byte("k"))
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"
+	h := Header{{Name: "Authorization", Value: "Bearer " + jwt}}
+	r.header(h)
+	want := "Bearer eyJhbGciOiJIUzI1NiJ9." + r.Value(jwt)
+	if h[0].Value != want {
+		t.Fatalf("got %q, want %q", h[0].Value, want)
+	}
+	r.header(h)
+	if h[0].Value != want {
+		t.Fatalf("not idempotent: %q", h[0].Value)
 	}
 }
 
