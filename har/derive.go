@@ -1,13 +1,8 @@
 package har
 
 import (
-	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -242,34 +237,14 @@ func contentCoding(h store.Header) string {
 	return c
 }
 
-// inflate undoes a gzip or deflate content coding.
+// inflate undoes a gzip or deflate content coding. Other codings stay as
+// wire bytes in exports (base64 with _bwCompressed).
 func inflate(coding string, data []byte, truncated bool) ([]byte, bool) {
-	if truncated {
+	if truncated || (coding != "gzip" && coding != "x-gzip" && coding != "deflate") {
 		return nil, false
 	}
-	var r io.Reader
-	switch coding {
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, false
-		}
-		r = zr
-	case "deflate":
-		// RFC 9110 deflate is zlib; some servers send raw deflate.
-		if zr, err := zlib.NewReader(bytes.NewReader(data)); err == nil {
-			r = zr
-		} else {
-			r = flate.NewReader(bytes.NewReader(data))
-		}
-	default:
-		return nil, false
-	}
-	out, err := io.ReadAll(io.LimitReader(r, maxInflate+1))
-	if err != nil || len(out) > maxInflate {
-		return nil, false
-	}
-	return out, true
+	out, err := store.Decompress(coding, data, maxInflate)
+	return out, err == nil
 }
 
 func headerArray(h store.Header) []any {

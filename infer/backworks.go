@@ -37,21 +37,8 @@ func (a *API) Backworks() ([]byte, error) {
 	}
 	put(root, "endpoints", endpoints)
 
-	components := mapping()
-	schemas := mapping()
-	b.hoist(schemas, "#/components/schemas/", map[string]bool{})
-	if len(schemas.Content) > 0 {
-		put(components, "schemas", schemas)
-	}
-	if len(schemes) > 0 {
-		ss := mapping()
-		for _, name := range sortedKeys(schemes) {
-			ss.Content = append(ss.Content, str(name), schemeNode(schemes[name]))
-		}
-		put(components, "securitySchemes", ss)
-	}
-	if len(components.Content) > 0 {
-		put(root, "components", components)
+	if c := b.components(schemes); c != nil {
+		put(root, "components", c)
 	}
 	return encodeYAML(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}})
 }
@@ -67,24 +54,7 @@ func (a *API) endpointNode(b *schemaBuilder, op *operation, schemes map[string]a
 	if op.ok == 0 {
 		put(n, "x-bw-only-errors", true)
 	}
-	params := seq()
-	for i, name := range op.paramNames() {
-		params.Content = append(params.Content, mapping(
-			"name", name, "in", "path", "required", true, "schema", b.schema(op.pathVals[i], name)))
-	}
-	for _, name := range sortedKeys(op.query) {
-		params.Content = append(params.Content, a.queryParam(b, op, name))
-	}
-	for _, name := range sortedKeys(op.headers) {
-		p := op.headers[name]
-		if 2*p.count <= op.ok {
-			continue
-		}
-		params.Content = append(params.Content, mapping(
-			"name", canonicalHeader(name), "in", "header", "required", op.ok >= 2 && p.count == op.ok,
-			"schema", b.schema(p.s, name)))
-	}
-	if len(params.Content) > 0 {
+	if params := b.parameters(op); params != nil {
 		put(n, "parameters", params)
 	}
 	if sec := op.security(schemes); sec != nil {

@@ -2,9 +2,6 @@ package infer
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/json"
 	"io"
 	"mime"
@@ -13,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/andybalholm/brotli"
 	"github.com/backworks/bw/store"
 	"golang.org/x/text/encoding/htmlindex"
 )
@@ -48,7 +44,7 @@ func decodeBody(h store.Header, b *store.Body) decoded {
 	}
 	data := b.Data
 	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" && b.Decoded == "" {
-		out, err := decompress(enc, data)
+		out, err := store.Decompress(enc, data, maxDecoded)
 		if err != nil {
 			return decoded{media: mediaType(h), kind: kindBinary}
 		}
@@ -186,34 +182,6 @@ func parseMultipart(data []byte, boundary string) (map[string]any, bool) {
 			m[name] = string(v)
 		}
 	}
-}
-
-func decompress(enc string, data []byte) ([]byte, error) {
-	var r io.Reader
-	switch enc {
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, err
-		}
-		r = zr
-	case "deflate":
-		// Servers send either zlib-wrapped or raw deflate under this name.
-		if zr, err := zlib.NewReader(bytes.NewReader(data)); err == nil {
-			r = zr
-		} else {
-			r = flate.NewReader(bytes.NewReader(data))
-		}
-	case "br":
-		r = brotli.NewReader(bytes.NewReader(data))
-	default:
-		return nil, io.ErrUnexpectedEOF
-	}
-	out, err := io.ReadAll(io.LimitReader(r, maxDecoded))
-	if err != nil && len(out) == 0 {
-		return nil, err
-	}
-	return out, nil
 }
 
 // fastTopKeys returns the keys of a JSON object body, or "[]" and the keys

@@ -66,21 +66,8 @@ func (a *API) openAPIDoc(version string) (*yaml.Node, error) {
 	}
 	put(root, "paths", paths)
 
-	components := mapping()
-	schemas := mapping()
-	b.hoist(schemas, "#/components/schemas/", map[string]bool{})
-	if len(schemas.Content) > 0 {
-		put(components, "schemas", schemas)
-	}
-	if len(schemes) > 0 {
-		ss := mapping()
-		for _, name := range sortedKeys(schemes) {
-			ss.Content = append(ss.Content, str(name), schemeNode(schemes[name]))
-		}
-		put(components, "securitySchemes", ss)
-	}
-	if len(components.Content) > 0 {
-		put(root, "components", components)
+	if c := b.components(schemes); c != nil {
+		put(root, "components", c)
 	}
 	return &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}, nil
 }
@@ -91,25 +78,7 @@ func (a *API) description() string {
 
 func (a *API) operationNode(b *schemaBuilder, op *operation, schemes map[string]authScheme, ids map[string]int) *yaml.Node {
 	n := mapping("operationId", operationID(op, ids), "summary", op.method+" "+op.node.template)
-	params := seq()
-	for i, name := range op.paramNames() {
-		params.Content = append(params.Content, mapping(
-			"name", name, "in", "path", "required", true,
-			"schema", b.schema(op.pathVals[i], name)))
-	}
-	for _, name := range sortedKeys(op.query) {
-		params.Content = append(params.Content, a.queryParam(b, op, name))
-	}
-	for _, name := range sortedKeys(op.headers) {
-		p := op.headers[name]
-		if 2*p.count <= op.ok {
-			continue // only headers on most requests are part of the contract
-		}
-		params.Content = append(params.Content, mapping(
-			"name", canonicalHeader(name), "in", "header", "required", op.ok >= 2 && p.count == op.ok,
-			"schema", b.schema(p.s, name)))
-	}
-	if len(params.Content) > 0 {
+	if params := b.parameters(op); params != nil {
 		put(n, "parameters", params)
 	}
 	if op.reqSeen > 0 {
@@ -153,7 +122,54 @@ func (a *API) operationNode(b *schemaBuilder, op *operation, schemes map[string]
 	return n
 }
 
-func (a *API) queryParam(b *schemaBuilder, op *operation, name string) *yaml.Node {
+// parameters lists the path, query and header parameters of op, or nil.
+func (b *schemaBuilder) parameters(op *operation) *yaml.Node {
+	params := seq()
+	for i, name := range op.paramNames() {
+		params.Content = append(params.Content, mapping(
+			"name", name, "in", "path", "required", true,
+			"schema", b.schema(op.pathVals[i], name)))
+	}
+	for _, name := range sortedKeys(op.query) {
+		params.Content = append(params.Content, b.queryParam(op, name))
+	}
+	for _, name := range sortedKeys(op.headers) {
+		p := op.headers[name]
+		if 2*p.count <= op.ok {
+			continue // only headers on most requests are part of the contract
+		}
+		params.Content = append(params.Content, mapping(
+			"name", canonicalHeader(name), "in", "header", "required", op.ok >= 2 && p.count == op.ok,
+			"schema", b.schema(p.s, name)))
+	}
+	if len(params.Content) == 0 {
+		return nil
+	}
+	return params
+}
+
+// components holds the hoisted schemas and the security schemes, or nil.
+func (b *schemaBuilder) components(schemes map[string]authScheme) *yaml.Node {
+	components := mapping()
+	schemas := mapping()
+	b.hoist(schemas, "#/components/schemas/", map[string]bool{})
+	if len(schemas.Content) > 0 {
+		put(components, "schemas", schemas)
+	}
+	if len(schemes) > 0 {
+		ss := mapping()
+		for _, name := range sortedKeys(schemes) {
+			ss.Content = append(ss.Content, str(name), schemeNode(schemes[name]))
+		}
+		put(components, "securitySchemes", ss)
+	}
+	if len(components.Content) == 0 {
+		return nil
+	}
+	return components
+}
+
+func (b *schemaBuilder) queryParam(op *operation, name string) *yaml.Node {
 	p := op.query[name]
 	schema := b.schema(p.s, name)
 	n := mapping("name", name, "in", "query", "required", op.ok >= 2 && p.count == op.ok)

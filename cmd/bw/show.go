@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -108,7 +106,7 @@ func displayBody(h store.Header, b *store.Body) ([]byte, string) {
 		notes = append(notes, fmt.Sprintf("truncated: %d of %d bytes recorded", len(b.Data), b.Size))
 	}
 	if enc := strings.ToLower(h.Get("Content-Encoding")); enc != "" && b.Decoded == "" {
-		if dec, err := decompress(enc, data); err == nil {
+		if dec, err := store.Decompress(enc, data, 64<<20); err == nil {
 			notes = append(notes, fmt.Sprintf("%s-encoded, %d bytes on the wire, shown decoded", enc, len(data)))
 			data = dec
 		}
@@ -132,25 +130,4 @@ func displayBody(h store.Header, b *store.Body) ([]byte, string) {
 		data = data[:maxShowBody]
 	}
 	return data, strings.Join(notes, "; ")
-}
-
-func decompress(enc string, data []byte) ([]byte, error) {
-	var r io.Reader
-	switch enc {
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, err
-		}
-		r = zr
-	case "deflate":
-		r = flate.NewReader(bytes.NewReader(data))
-	default:
-		return nil, fmt.Errorf("unsupported content coding %q", enc)
-	}
-	out, err := io.ReadAll(io.LimitReader(r, 64<<20))
-	if err != nil && len(out) == 0 {
-		return nil, err
-	}
-	return out, nil
 }
