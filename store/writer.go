@@ -45,6 +45,9 @@ type WriterOptions struct {
 	Logger    *slog.Logger // nil discards
 }
 
+// lingerFor is how long a busy writer waits for a batch to fill.
+const lingerFor = time.Millisecond
+
 // releaseBytes is how much a writer commits between releasing the file pages
 // it has mapped (see releasePages).
 const releaseBytes = 32 << 20
@@ -201,6 +204,8 @@ func (w *Writer) loop() {
 	defer close(w.done)
 	batch := make([]*request, 0, w.opts.MaxBatch)
 	var buf []byte
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for r := range w.queue {
 		batch = append(batch[:0], r)
 	drain:
@@ -214,6 +219,24 @@ func (w *Writer) loop() {
 			default:
 				break drain
 			}
+		}
+		// More than one waiting means writers are busy: a moment's wait
+		// fills the batch and saves commits (each one an fsync).
+		if len(batch) > 1 && len(batch) < w.opts.MaxBatch {
+			linger.Reset(lingerFor)
+		fill:
+			for len(batch) < w.opts.MaxBatch {
+				select {
+				case r, ok := <-w.queue:
+					if !ok {
+						break fill
+					}
+					batch = append(batch, r)
+				case <-linger.C:
+					break fill
+				}
+			}
+			linger.Stop()
 		}
 		buf = w.commit(batch, buf)
 	}
