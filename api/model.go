@@ -18,7 +18,7 @@ type Doc struct {
 	Mode        Mode // default for endpoints
 	Server      Server
 	Security    Security
-	CORS        *CORS // nil: no CORS headers
+	CORS        *CORS  // nil: no CORS headers
 	Recordings  string // recordings file to replay from, relative to File's directory; "" none
 	Hints       []string
 	Test        TestConfig
@@ -31,6 +31,10 @@ type Doc struct {
 
 	// Warnings are problems that do not stop serving (unknown keys, ...).
 	Warnings []Problem
+
+	// Headers are added to every response: the original Backworks
+	// global_headers and security.headers.
+	Headers map[string]string
 }
 
 // Mode says how an endpoint answers.
@@ -115,6 +119,8 @@ type Endpoint struct {
 	Security  []string // names of schemes in OpenAPI components
 	Samples   int      // x-bw-samples
 	Pos       Position
+
+	Description string // what the file says the endpoint does
 }
 
 // Parameter is a query, header, path or cookie parameter.
@@ -154,6 +160,9 @@ type Proxy struct {
 	Targets       []*Target
 	LoadBalancing string // round_robin (default), weighted, ip_hash, least_connections, consistent_hash
 	StripPrefix   string
+
+	Timeout time.Duration     // per upstream request; 0 means serve's default
+	Headers map[string]string // set on every upstream request
 }
 
 // Target is one upstream.

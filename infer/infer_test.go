@@ -459,3 +459,17 @@ func TestRedoclyLint(t *testing.T) {
 		}
 	}
 }
+
+// TestNullableEnum: a nullable enum lists null, so its own examples validate.
+func TestNullableEnum(t *testing.T) {
+	var exs []ex
+	for i := range 20 {
+		v := []string{`"a"`, `"b"`, `null`}[i%3]
+		exs = append(exs, ex{method: "GET", path: "/x", resp: `{"k":` + v + `}`})
+	}
+	doc, out := openapi(t, exs, Options{})
+	enum := dig(doc, "paths", "/x", "get", "responses", "200", "content", "application/json", "schema", "properties", "k", "enum")
+	if fmt.Sprint(enum) != "[a b <nil>]" {
+		t.Fatalf("enum = %v\n%s", enum, out)
+	}
+}

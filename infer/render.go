@@ -204,6 +204,10 @@ func (b *schemaBuilder) schema(s *shape, hint string) *yaml.Node {
 }
 
 func (b *schemaBuilder) makeNullable(n *yaml.Node) {
+	if e := get(n, "enum"); e != nil {
+		// An enum lists every allowed value: null is one of them.
+		e.Content = append(e.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"})
+	}
 	if !b.v31 {
 		n.Content = append(n.Content, str("nullable"), scalarNode(true))
 		return

@@ -86,6 +86,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			showCommand(),
 			statsCommand(),
 			inferCommand(),
+			validateCommand(),
+			initCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
