@@ -473,3 +473,39 @@ func TestNullableEnum(t *testing.T) {
 		t.Fatalf("enum = %v\n%s", enum, out)
 	}
 }
+
+// TestValuesWithOptionalFieldsAndReuse: siblings whose responses carry
+// different subsets of optional fields still agree, and a slug reused by
+// several calls (PUT it, favorite it, list its comments) is still a value.
+func TestValuesWithOptionalFieldsAndReuse(t *testing.T) {
+	fields := []string{"id", "username", "firstName", "lastName", "email", "phone", "status", "password"}
+	var exs []ex
+	for i, name := range []string{"ann-lee", "bo-chan", "cy-diaz", "di-egan", "ed-fox", "flo-gil"} {
+		var kv []string
+		for j, f := range fields {
+			if (i+j)%3 != 0 { // a different subset each time
+				kv = append(kv, fmt.Sprintf(`"%s":"v"`, f))
+			}
+		}
+		exs = append(exs, ex{method: "GET", path: "/user/" + name, resp: "{" + strings.Join(kv, ",") + "}"})
+	}
+	for range 6 {
+		exs = append(exs, ex{method: "GET", path: "/user/logout", resp: `"ok"`, respType: "application/json"})
+	}
+	for _, slug := range []string{"lunar", "stone", "maple-river", "cedar", "north-pixel-blue", "pixel-blue-river"} {
+		exs = append(exs,
+			ex{method: "PUT", path: "/articles/" + slug, req: `{"article":{}}`, resp: `{"article":{"slug":"x"}}`},
+			ex{method: "DELETE", path: "/articles/" + slug + "/favorite", resp: `{"article":{"slug":"x"}}`},
+			ex{method: "GET", path: "/articles/" + slug + "/comments", resp: `{"comments":[]}`},
+		)
+	}
+	for range 6 {
+		exs = append(exs, ex{method: "GET", path: "/articles/feed", resp: `{"articles":[],"articlesCount":0}`})
+	}
+	doc, out := openapi(t, exs, Options{})
+	want := []string{"/articles/feed", "/articles/{article}", "/articles/{article}/comments",
+		"/articles/{article}/favorite", "/user/logout", "/user/{user}"}
+	if got := pathKeys(doc); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("paths:\n got %v\nwant %v\n%s", got, want, out)
+	}
+}

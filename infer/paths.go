@@ -307,10 +307,10 @@ func (n *pathNode) mergeValues() {
 	}
 	// Non-words beside an id parameter are ids too, unless their shape differs.
 	if n.param != nil && !n.param.byCount && len(others) > 0 {
-		ref := n.param.sig
+		ref := keysByMethod(n.param.sig)
 		var keep []string
 		for _, k := range others {
-			if agrees(n.lit[k].sig, ref) {
+			if agrees(n.lit[k].sig, ref, nil) {
 				n.mergeIntoParam(k)
 			} else {
 				keep = append(keep, k)
@@ -318,40 +318,88 @@ func (n *pathNode) mergeValues() {
 		}
 		others = keep
 	}
-	n.mergeGroup(others)
-	// Dictionary words need more: many distinct values, each seen rarely
-	// (slugs), not a few routes each hit again and again (/users/me, /pets/findByStatus).
+	others = n.mergeGroup(others)
+	// Dictionary words need more: many distinct values, each requested
+	// rarely (slugs, used once by this call and once by that one), not a few
+	// routes requested again and again (/users/me, /pets/findByStatus).
 	if len(words) >= minCardinality {
-		med := medianHits(n.lit, words)
+		reps := make([]int, len(words))
+		for i, k := range words {
+			reps[i] = n.lit[k].maxRepeat()
+		}
+		sorted := append([]int(nil), reps...)
+		sort.Ints(sorted)
+		limit := 2 * max(sorted[len(sorted)/2], 1)
 		var rare []string
 		total := 0
-		for _, k := range words {
-			if h := n.lit[k].hits + subtreeHits(n.lit[k]); h <= 2*max(med, 1) {
+		for i, k := range words {
+			if reps[i] <= limit {
 				rare = append(rare, k)
-				total += h
+				total += reps[i]
 			}
 		}
 		if len(rare) >= minCardinality && 2*len(rare) >= total {
 			n.mergeGroup(rare)
 		}
 	}
+	// Non-words too few to make a parameter on their own join one that
+	// words made, when they agree with it.
+	if n.param != nil && len(others) > 0 {
+		ref := keysByMethod(n.param.sig)
+		for _, k := range others {
+			if agrees(n.lit[k].sig, ref, nil) {
+				n.mergeIntoParam(k)
+			}
+		}
+	}
+}
+
+// maxRepeat is how often the most repeated identical request (one method
+// on one path) under n was made.
+func (n *pathNode) maxRepeat() int {
+	m := 0
+	for _, s := range n.sig {
+		m = max(m, s.hits)
+	}
+	for _, c := range n.lit {
+		m = max(m, c.maxRepeat())
+	}
+	if n.param != nil {
+		m = max(m, n.param.maxRepeat())
+	}
+	return m
 }
 
 // mergeGroup turns a group of sibling text values into the parameter when
 // at least minCardinality of them agree in shape.
-func (n *pathNode) mergeGroup(keys []string) {
+// It returns the keys it left literal.
+func (n *pathNode) mergeGroup(keys []string) []string {
 	if len(keys) < minCardinality {
-		return
+		return keys
 	}
-	majority := majoritySig(n.lit, keys)
-	var agree []string
+	// How many members show each (method, key): a member agrees when most
+	// of its keys are shown by other members too.
+	support := map[string]map[string]int{}
 	for _, k := range keys {
-		if agrees(n.lit[k].sig, majority) {
+		for m, ks := range keysByMethod(n.lit[k].sig) {
+			if support[m] == nil {
+				support[m] = map[string]int{}
+			}
+			for key := range ks {
+				support[m][key]++
+			}
+		}
+	}
+	var agree, rest []string
+	for _, k := range keys {
+		if agrees(n.lit[k].sig, support, keysByMethod(n.lit[k].sig)) {
 			agree = append(agree, k)
+		} else {
+			rest = append(rest, k)
 		}
 	}
 	if len(agree) < minCardinality {
-		return
+		return keys
 	}
 	created := n.param == nil
 	for _, k := range agree {
@@ -360,6 +408,7 @@ func (n *pathNode) mergeGroup(keys []string) {
 	if created {
 		n.param.byCount = true
 	}
+	return rest
 }
 
 func (n *pathNode) mergeIntoParam(k string) {
@@ -369,137 +418,61 @@ func (n *pathNode) mergeIntoParam(k string) {
 	delete(n.lit, k)
 }
 
-func subtreeHits(n *pathNode) int {
-	h := 0
-	for _, c := range n.lit {
-		h += c.hits + subtreeHits(c)
+// othersHave reports whether the reference holds keys beyond the node's own.
+func othersHave(ref, own map[string]int) bool {
+	for k, c := range ref {
+		if c > own[k] {
+			return true
+		}
 	}
-	if n.param != nil {
-		h += n.param.hits + subtreeHits(n.param)
-	}
-	return h
+	return false
 }
 
-func medianHits(lit map[string]*pathNode, keys []string) int {
-	hs := make([]int, len(keys))
-	for i, k := range keys {
-		hs[i] = lit[k].hits + subtreeHits(lit[k])
-	}
-	sort.Ints(hs)
-	return hs[len(hs)/2]
-}
-
-// majoritySig is, per method, the statuses and keys that at least half of
-// the group's members with that method showed.
-func majoritySig(lit map[string]*pathNode, keys []string) map[string]*methodSig {
-	type tally struct {
-		members  int
-		statuses map[int]int
-		keys     map[string]int
-		keyed    int
-	}
-	ts := map[string]*tally{}
-	for _, k := range keys {
-		for m, s := range lit[k].sig {
-			t := ts[m]
-			if t == nil {
-				t = &tally{statuses: map[int]int{}, keys: map[string]int{}}
-				ts[m] = t
-			}
-			t.members++
-			for st := range s.statuses {
-				t.statuses[st]++
-			}
-			if s.keyed > 0 {
-				t.keyed++
-				for key, c := range s.keys {
-					if 2*c >= s.keyed { // present in most of this member's responses
-						t.keys[key]++
-					}
-				}
-			}
+// keysByMethod lists, per method, the top-level keys of 2xx JSON responses.
+func keysByMethod(sig map[string]*methodSig) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for m, s := range sig {
+		if s.keyed == 0 {
+			continue
 		}
-	}
-	out := map[string]*methodSig{}
-	for m, t := range ts {
-		s := &methodSig{statuses: map[int]int{}}
-		for st, c := range t.statuses {
-			if 2*c >= t.members {
-				s.statuses[st] = c
-			}
+		ks := map[string]int{}
+		for k := range s.keys {
+			ks[k] = 1
 		}
-		if t.keyed > 0 {
-			s.keys = map[string]int{}
-			for key, c := range t.keys {
-				if 2*c >= t.keyed {
-					s.keys[key] = 1
-				}
-			}
-			s.keyed = 1
-		}
-		out[m] = s
+		out[m] = ks
 	}
 	return out
 }
 
-// agrees reports whether two nodes' exchanges look alike: for every method
-// both saw, some success status in common and top-level response keys within
-// about 50% (Jaccard). No common method is no evidence against.
-func agrees(a, b map[string]*methodSig) bool {
-	for m, sa := range a {
-		sb := b[m]
-		if sb == nil {
+// agrees reports whether a node's exchanges look like those of a reference
+// (rule 6, "shapes agree"): for every method both have, at least half of the
+// node's top-level response keys must be known to the reference, so that
+// objects with many optional fields still agree while a literal route with
+// its own shape (/articles/feed beside /articles/{slug}) does not. own, when
+// set, holds the node's own keys, taken off the reference counts first: a
+// node does not vouch for itself. Empty bodies, and methods the reference
+// lacks, are no evidence either way.
+func agrees(sig map[string]*methodSig, ref map[string]map[string]int, own map[string]map[string]int) bool {
+	for m, s := range sig {
+		r := ref[m]
+		if r == nil || s.keyed == 0 || !othersHave(r, own[m]) {
 			continue
 		}
-		if has2xx(sa) && has2xx(sb) && !shareStatus(sa, sb) {
-			return false
-		}
-		ka, kb := commonKeys(sa), commonKeys(sb)
-		if len(ka) == 0 || len(kb) == 0 {
-			continue // empty bodies are no evidence
-		}
-		inter := 0
-		for k := range ka {
-			if kb[k] {
-				inter++
+		known := 0
+		for k := range s.keys {
+			c := r[k]
+			if own != nil && own[m][k] > 0 {
+				c--
+			}
+			if c > 0 {
+				known++
 			}
 		}
-		if union := len(ka) + len(kb) - inter; 2*inter < union {
+		if 2*known < len(s.keys) {
 			return false
 		}
 	}
 	return true
-}
-
-func has2xx(s *methodSig) bool {
-	for st := range s.statuses {
-		if st >= 200 && st < 300 {
-			return true
-		}
-	}
-	return false
-}
-
-func shareStatus(a, b *methodSig) bool {
-	for st := range a.statuses {
-		if st >= 200 && st < 300 && b.statuses[st] > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func commonKeys(s *methodSig) map[string]bool {
-	if s.keyed == 0 {
-		return nil
-	}
-	k := map[string]bool{}
-	for key, c := range s.keys {
-		if 2*c >= s.keyed {
-			k[key] = true
-		}
-	}
-	return k
 }
 
 // finish names parameters (rule 8) and sets every node's template.
