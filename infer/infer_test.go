@@ -492,6 +492,8 @@ func TestValuesWithOptionalFieldsAndReuse(t *testing.T) {
 	for range 6 {
 		exs = append(exs, ex{method: "GET", path: "/user/logout", resp: `"ok"`, respType: "application/json"})
 	}
+	// A name made of dictionary words, requested once.
+	exs = append(exs, ex{method: "GET", path: "/user/frank-smith", resp: `{"id":"v","email":"v"}`})
 	for _, slug := range []string{"lunar", "stone", "maple-river", "cedar", "north-pixel-blue", "pixel-blue-river"} {
 		exs = append(exs,
 			ex{method: "PUT", path: "/articles/" + slug, req: `{"article":{}}`, resp: `{"article":{"slug":"x"}}`},

@@ -339,17 +339,25 @@ func (n *pathNode) mergeValues() {
 			}
 		}
 		if len(rare) >= minCardinality && 2*len(rare) >= total {
-			n.mergeGroup(rare)
+			words = n.mergeGroup(rare)
 		}
 	}
-	// Non-words too few to make a parameter on their own join one that
-	// words made, when they agree with it.
-	if n.param != nil && len(others) > 0 {
-		ref := keysByMethod(n.param.sig)
-		for _, k := range others {
-			if agrees(n.lit[k].sig, ref, nil) {
-				n.mergeIntoParam(k)
-			}
+	// Values too few to make a parameter on their own join one that others
+	// made, when they agree with it: non-words, and slug-like word
+	// compounds ("frank-smith") requested rarely. A single word or a
+	// camelCase name (/users/me, /pets/findByStatus) stays a route.
+	if n.param == nil {
+		return
+	}
+	ref := keysByMethod(n.param.sig)
+	for _, k := range others {
+		if agrees(n.lit[k].sig, ref, nil) {
+			n.mergeIntoParam(k)
+		}
+	}
+	for _, k := range words {
+		if c := n.lit[k]; c != nil && strings.ContainsAny(k, "-_") && c.maxRepeat() <= 2 && agrees(c.sig, ref, nil) {
+			n.mergeIntoParam(k)
 		}
 	}
 }
