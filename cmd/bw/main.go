@@ -78,6 +78,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return nil
 		},
 		OnUsageError: onUsageError,
+		// run maps errors to exit codes; urfave/cli must not exit by itself.
+		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			captureCommand(),
 			importCommand(),
@@ -88,6 +90,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			inferCommand(),
 			validateCommand(),
 			initCommand(),
+			testCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

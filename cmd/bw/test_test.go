@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/backworks/bw/capture"
+	"github.com/backworks/bw/store"
+)
+
+var titleRE = regexp.MustCompile(`"title":"[^"]*"`)
+
+// notes is a small CRUD service with server-generated ids and timestamps.
+type notes struct {
+	mu        sync.Mutex
+	byID      map[string]map[string]any
+	order     []string
+	titleInt  bool // break: title becomes a number
+	token     string
+	requested []string
+}
+
+func newNotes() *notes { return &notes{byID: map[string]map[string]any{}} }
+
+func (n *notes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.requested = append(n.requested, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+	reply := func(status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		if v != nil {
+			b, _ := json.Marshal(v)
+			if n.titleInt { // "title":"milk" → "title":4
+				b = titleRE.ReplaceAllFunc(b, func(m []byte) []byte {
+					return []byte(fmt.Sprintf(`"title":%d`, len(m)-len(`"title":""`)))
+				})
+			}
+			w.Write(b)
+		}
+	}
+	if n.token != "" && r.Header.Get("Authorization") != "Bearer "+n.token {
+		reply(401, map[string]any{"error": "unauthorized"})
+		return
+	}
+	id := strings.TrimPrefix(r.URL.Path, "/notes/")
+	switch {
+	case r.URL.Path == "/notes" && r.Method == "GET":
+		list := []any{}
+		for _, id := range n.order {
+			list = append(list, n.byID[id])
+		}
+		reply(200, map[string]any{"notes": list, "count": len(list)})
+	case r.URL.Path == "/notes" && r.Method == "POST":
+		var in map[string]any
+		if json.NewDecoder(r.Body).Decode(&in) != nil || in["title"] == nil {
+			reply(422, map[string]any{"error": "title is required"})
+			return
+		}
+		b := make([]byte, 8)
+		rand.Read(b)
+		id := hex.EncodeToString(b)
+		note := map[string]any{"id": id, "title": in["title"], "created_at": time.Now().UTC().Format(time.RFC3339Nano)}
+		n.byID[id] = note
+		n.order = append(n.order, id)
+		w.Header().Set("Location", "/notes/"+id)
+		reply(201, note)
+	case n.byID[id] == nil:
+		reply(404, map[string]any{"error": "no such note"})
+	case r.Method == "GET":
+		reply(200, n.byID[id])
+	case r.Method == "DELETE":
+		delete(n.byID, id)
+		for i, x := range n.order {
+			if x == id {
+				n.order = append(n.order[:i], n.order[i+1:]...)
+				break
+			}
+		}
+		w.WriteHeader(204)
+	}
+}
+
+// recordNotes records a create/get/list/delete flow through a capture
+// proxy and returns the recordings file.
+func recordNotes(t *testing.T, h http.Handler, auth string) string {
+	t.Helper()
+	up := httptest.NewServer(h)
+	defer up.Close()
+	path := filepath.Join(t.TempDir(), "bw.db")
+	db, err := store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := db.NewWriter(store.WriterOptions{})
+	u, _ := url.Parse(up.URL)
+	p, err := capture.New(capture.Config{Upstream: u, Listen: "127.0.0.1:0"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + p.Addr()
+	do := func(method, path, body string) map[string]any {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, base+path, rd)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return m
+	}
+	do("GET", "/notes", "")
+	for _, title := range []string{"milk", "eggs"} {
+		id, _ := do("POST", "/notes", `{"title":"`+title+`"}`)["id"].(string)
+		do("GET", "/notes/"+id, "")
+		do("GET", "/notes", "")
+		if title == "eggs" {
+			do("DELETE", "/notes/"+id, "")
+			do("GET", "/notes/"+id, "")
+		}
+	}
+	do("POST", "/notes", `{"body":"no title"}`)
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	db.Close()
+	return path
+}
+
+func TestTestCommand(t *testing.T) {
+	db := recordNotes(t, newNotes(), "")
+	before, _ := os.ReadFile(db)
+	dir := t.TempDir()
+	junit, js := filepath.Join(dir, "report.xml"), filepath.Join(dir, "report.json")
+
+	t.Run("OK", func(t *testing.T) {
+		srv := httptest.NewServer(newNotes())
+		defer srv.Close()
+		code, out, errs := bw(t, "--db", db, "test", "--target", srv.URL, "-j", "4", "--junit", junit, "--json", js)
+		if code != 0 || errs != "" || !strings.Contains(out, "bw test: 10 passed, 0 failed, 0 skipped of 10 exchanges against "+srv.URL) {
+			t.Fatalf("exit %d, stderr %q:\n%s", code, errs, out)
+		}
+		x, _ := os.ReadFile(junit)
+		var suites struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+			Suite    []struct {
+				Cases []struct {
+					Name string `xml:"name,attr"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		if err := xml.Unmarshal(x, &suites); err != nil || suites.Tests != 10 || suites.Failures != 0 || len(suites.Suite) != 1 || len(suites.Suite[0].Cases) != 10 {
+			t.Fatalf("junit: %v %+v\n%s", err, suites, x)
+		}
+		var doc struct {
+			Results []json.RawMessage
+			Summary struct{ Passed int }
+		}
+		j, _ := os.ReadFile(js)
+		if err := json.Unmarshal(j, &doc); err != nil || len(doc.Results) != 10 || doc.Summary.Passed != 10 {
+			t.Fatalf("json: %v\n%s", err, j)
+		}
+	})
+
+	t.Run("Broken", func(t *testing.T) {
+		broken := newNotes()
+		broken.titleInt = true
+		srv := httptest.NewServer(broken)
+		defer srv.Close()
+		code, out, errs := bw(t, "--db", db, "test", "--target", srv.URL, "--junit", junit, "--filter", "method=POST,GET", "--filter", "path=/notes")
+		if code != 1 || errs != "bw: 4 of 6 exchanges broke the contract\n" {
+			t.Fatalf("exit %d, stderr %q:\n%s", code, errs, out)
+		}
+		for _, want := range []string{"FAIL POST /notes [", "     $.title: type number, want string\n", "     $.notes[0].title: type number, want string\n"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("missing %q:\n%s", want, out)
+			}
+		}
+		if x, _ := os.ReadFile(junit); !bytes.Contains(x, []byte(`failures="4"`)) {
+			t.Errorf("junit not rewritten:\n%s", x)
+		}
+	})
+
+	if after, _ := os.ReadFile(db); !bytes.Equal(before, after) {
+		t.Error("bw test changed the recordings file")
+	}
+}
+
+func TestTestCommandCredentials(t *testing.T) {
+	rec := newNotes()
+	rec.token = "t0ken"
+	db := recordNotes(t, rec, "Bearer t0ken")
+	live := newNotes()
+	live.token = "t0ken"
+	srv := httptest.NewServer(live)
+	defer srv.Close()
+	if code, out, _ := bw(t, "--db", db, "test", "--target", srv.URL); code != 1 || !strings.Contains(out, "status 401, want 200") {
+		t.Fatalf("without --header: exit %d\n%s", code, out)
+	}
+	for _, r := range live.requested {
+		if strings.Contains(r, "redacted") {
+			t.Fatalf("a redacted credential was sent: %q", r)
+		}
+	}
+	if code, out, errs := bw(t, "--db", db, "test", "--target", srv.URL, "--header", "Authorization: Bearer t0ken"); code != 0 {
+		t.Fatalf("with --header: exit %d %s\n%s", code, errs, out)
+	}
+}
+
+func TestTestCommandLearnNoise(t *testing.T) {
+	var mu sync.Mutex
+	hits := 0
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		n := hits
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"views": %d, "name": "page"}`, n)
+	})
+	db := recordNotes(t, h, "")
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	if code, _, _ := bw(t, "--db", db, "test", "--target", srv.URL, "--no-spec"); code != 1 {
+		t.Fatalf("views should differ: exit %d", code)
+	}
+	code, out, errs := bw(t, "--db", db, "test", "--target", srv.URL, "--learn-noise")
+	if code != 0 || out != "test:\n  noise:\n    body:\n      - $.views\n    headers: []\n" {
+		t.Fatalf("exit %d %q:\n%s", code, errs, out)
+	}
+	noise := filepath.Join(t.TempDir(), "noise.yaml")
+	os.WriteFile(noise, []byte("test:\n  noise:\n    headers: [X-Cache]\n"), 0o644)
+	if code, _, errs := bw(t, "--db", db, "test", "--target", srv.URL, "--learn-noise", "--noise", noise); code != 0 || !strings.Contains(errs, "wrote "+noise) {
+		t.Fatalf("exit %d %q", code, errs)
+	}
+	if data, _ := os.ReadFile(noise); string(data) != "test:\n  noise:\n    body:\n      - $.views\n    headers:\n      - X-Cache\n" {
+		t.Fatalf("noise file:\n%s", data)
+	}
+	if code, out, errs := bw(t, "--db", db, "test", "--target", srv.URL, "--noise", noise, "--no-spec"); code != 0 {
+		t.Fatalf("with learned noise: exit %d %q\n%s", code, errs, out)
+	}
+}
+
+func TestTestCommandUsage(t *testing.T) {
+	db := seedDB(t)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("test:\n  noise:\n    body: [\"items[0]\"]\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"test"}, "--target URL is required"},
+		{[]string{"test", "--target", "localhost:3000"}, "is not an absolute http:// or https:// URL"},
+		{[]string{"test", "--target", "http://x", "extra"}, "expected no arguments"},
+		{[]string{"test", "--target", "http://x", "--filter", "verb=GET"}, `unknown key "verb"`},
+		{[]string{"test", "--target", "http://x", "--filter", "GET"}, "want KEY=PATTERN"},
+		{[]string{"test", "--target", "http://x", "--header", "Authorization"}, "want 'Name: value'"},
+		{[]string{"test", "--target", "http://x", "-j", "0"}, "-j must be at least 1"},
+		{[]string{"test", "--target", "http://x", "--order", "random"}, "--order must be session, collection or strict"},
+		{[]string{"test", "--target", "http://x", "--spec", "a.yaml", "--no-spec"}, "--spec and --no-spec contradict"},
+		{[]string{"test", "--target", "http://x", "--learn-noise", "--junit", "r.xml"}, "--learn-noise prints noise rules"},
+		{[]string{"test", "--target", "http://x", "--noise", bad}, "bad.yaml: noise body[0]: bad JSON path"},
+		{[]string{"test", "--target", "http://x", "--spec", filepath.Join(t.TempDir(), "none.yaml")}, "none.yaml"},
+	} {
+		code, out, errs := bw(t, append([]string{"--db", db}, tc.args...)...)
+		if code != 2 || !strings.HasPrefix(errs, "bw: ") || !strings.Contains(errs, tc.want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want %q", tc.args, code, errs, out, tc.want)
+		}
+	}
+}
+
+// TestTestAgainstServe: bw test against bw serve of the same recordings
+// passes. It runs once the serve command exists.
+func TestTestAgainstServe(t *testing.T) {
+	bin := buildBW(t)
+	if out, err := exec.Command(bin, "serve", "--help").CombinedOutput(); err != nil {
+		t.Skipf("bw serve is not available yet: %v: %s", err, out)
+	}
+	db := recordNotes(t, newNotes(), "")
+	spec := filepath.Join(t.TempDir(), "api.yaml")
+	if code, _, errs := bw(t, "--db", db, "infer", "-o", spec); code != 0 {
+		t.Fatalf("infer: %s", errs)
+	}
+	cmd := exec.Command(bin, "serve", spec, "--db", db, "--listen", "127.0.0.1:0", "--no-reload")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}()
+	addr := make(chan string, 1)
+	var logs strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			logs.WriteString(line + "\n")
+			if a, ok := strings.CutPrefix(line, "listening on "); ok {
+				addr <- a
+			}
+		}
+	}()
+	var target string
+	select {
+	case target = <-addr:
+	case <-time.After(20 * time.Second):
+		t.Fatal("bw serve did not say it was listening")
+	}
+	code, out, errs := bw(t, "--db", db, "test", "--target", target, "--spec", spec)
+	if code != 0 {
+		t.Fatalf("bw test against bw serve: exit %d %q\n%s", code, errs, out)
+	}
+	if !strings.Contains(out, "bw test: 10 passed, 0 failed, 0 skipped of 10 exchanges") {
+		t.Fatalf("%s", out)
+	}
+}

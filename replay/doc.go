@@ -1,0 +1,74 @@
+// Package replay runs contract tests from recordings: it replays recorded
+// requests against a live service and checks each response against its
+// recording and an OpenAPI document. It is what bw test runs.
+//
+// # Basics
+//
+//	sum, err := replay.Run(ctx, db, replay.Options{
+//		Target:    target,                      // *url.URL
+//		Reporters: []replay.Reporter{replay.NewConsole(os.Stdout)},
+//	})
+//	// err: the run could not be made; sum.Failed: checks that failed
+//
+// # Checks
+//
+// Each live response goes through layers, in order: transport (the request
+// could be sent and the answer read), status code, content type, required
+// headers (every header the recording has, but for transfer and software
+// headers and standard caching, security-policy and CORS headers, which
+// are compared only when present), body shape against the recording
+// (every recorded JSON field present with its type; array items against
+// what all recorded items share), body against the spec ([Options.Spec], or the one bw infer would write), and values
+// of stable fields and headers. A failure in the first three layers ends
+// the checks of that response; the others are all reported. Each failure
+// is a [Diff] naming the JSON path: "$.items[0].price: type number, want
+// string".
+//
+// # Noise
+//
+// Noisy values are compared by type and format, not value. bw finds them
+// on its own: fields whose values differ between recordings of the same
+// request, values that look volatile (timestamps, UUIDs, ULIDs, JWTs,
+// long hex or random tokens, redacted secrets), fields named like them
+// (request_id, *_at, uptime...), and volatile headers (Date, ETag,
+// Set-Cookie, X-Request-Id...). [Noise] adds and removes rules;
+// [LearnNoise] finds more by asking the target twice.
+//
+// # Value chaining
+//
+// An id or token handed out by one response (JSON fields named like
+// identifiers, UUID-like values, Location) and sent by a later request (a
+// path segment, a query or form value, a JSON value, a header token) is
+// replaced by the value the live service handed out, so a recorded
+// create-then-get flow works against a fresh service. The later request
+// waits for the earlier one. Values are matched whole: a recorded id of 7
+// replaces path segment "7", never "17".
+//
+// # Order and concurrency
+//
+// Requests run concurrently ([Options.Concurrency]) across sessions and
+// independent flows. Within a session, a write (any method but GET, HEAD,
+// OPTIONS, TRACE) waits for everything recorded before it, and reads wait
+// for the last write, so reads between two writes run concurrently; a
+// request sending a chained value waits for the exchange that handed it
+// out. [Options.Order] can narrow this to collections or widen it to
+// capture order per session; a concurrency of 1 keeps the whole run in
+// capture order.
+//
+// # Safety
+//
+// Writes are replayed only against a loopback target (127.0.0.0/8, ::1,
+// localhost) or with [Options.AllowWrites]; otherwise they, and the
+// requests that need what they hand out, are skipped. Recordings hold
+// redacted secrets: a header whose value holds one is not sent, unless
+// chaining supplies the live value; [Options.Header] supplies credentials.
+//
+// # Memory
+//
+// The store is streamed, never loaded: at most a few times Concurrency
+// exchanges are held at once. What is remembered across exchanges (the
+// values handed out, the noise learned from the recordings, failing
+// operations) is bounded, older entries giving way, so a run of any
+// length fits in constant memory; reporters write as results come (the
+// JUnit reporter spools to a temporary file).
+package replay
