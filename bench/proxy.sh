@@ -92,7 +92,16 @@ measure() {
 	[[ -n $RPS && -n $REQS ]] || die "could not read wrk's output for $name; see $f"
 }
 
-declare -A rps p50 p99 reqs errs
+# latency NAME URL measures the median over one connection (no queueing:
+# the latency a proxy adds per request) and sets LP50 (ms).
+LAT_DURATION=${LAT_DURATION:-5s}
+latency() {
+	local f="$OUT/$1-latency.wrk"
+	"$WRK" -t1 -c1 -d"$LAT_DURATION" --latency "$2" >"$f"
+	LP50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$f")")
+}
+
+declare -A rps p50 p99 reqs errs lp50
 
 # 1. direct
 log "starting the upstream"
@@ -102,6 +111,8 @@ up=$(wait_listening "$up_pid" "$tmp/upstream.log")
 if want direct; then
 	measure direct "http://$up/api/v1/users/4711"
 	rps[direct]=$RPS p50[direct]=$P50 p99[direct]=$P99 reqs[direct]=$REQS errs[direct]=$ERRS
+	latency direct "http://$up/api/v1/users/4711"
+	lp50[direct]=$LP50
 fi
 
 # 2. nginx
@@ -144,6 +155,8 @@ if ! wait_port "$nginx_port"; then
 fi
 measure nginx "http://127.0.0.1:$nginx_port/api/v1/users/4711"
 rps[nginx]=$RPS p50[nginx]=$P50 p99[nginx]=$P99 reqs[nginx]=$REQS errs[nginx]=$ERRS
+latency nginx "http://127.0.0.1:$nginx_port/api/v1/users/4711"
+lp50[nginx]=$LP50
 stop "$nginx_pid" QUIT 10 || true
 fi
 
@@ -157,6 +170,9 @@ bw=$(wait_listening "$bw_pid" "$tmp/capture.log")
 measure bw "http://$bw/api/v1/users/4711"
 rps[bw]=$RPS p50[bw]=$P50 p99[bw]=$P99 reqs[bw]=$REQS errs[bw]=$ERRS
 bw_warm=$WARM_REQS
+latency bw "http://$bw/api/v1/users/4711"
+lp50[bw]=$LP50
+bw_lat_reqs=$(awk '/requests in/ { print $1 }' "$OUT/bw-latency.wrk")
 hwm_kb=$(rss_kb "$bw_pid" VmHWM)
 rss_kb_now=$(rss_kb "$bw_pid" VmRSS)
 log "stopping bw capture (SIGINT)"
@@ -166,7 +182,7 @@ cp "$tmp/capture.log" "$OUT/capture.log"
 ((status == 0)) || { sed 's/^/    /' "$tmp/capture.log" >&2; die "bw capture exited with status $status"; }
 stored=$("$BW" --db "$db" stats --json | sed -n 's/^[[:space:]]*"exchanges":[[:space:]]*\([0-9]*\).*/\1/p' | head -n 1)
 db_bytes=$(stat -c %s "$db")
-expected=$((bw_warm + reqs[bw]))
+expected=$((bw_warm + reqs[bw] + bw_lat_reqs))
 fi
 stop "$up_pid" TERM 10 || true
 
@@ -190,13 +206,14 @@ stop "$up_pid" TERM 10 || true
 	for t in nginx bw; do
 		if want $t && want direct; then
 			awk -v t="$t" -v x="${rps[$t]}" -v d="${rps[direct]}" -v p="${p50[$t]}" -v q="${p50[direct]}" \
-				'BEGIN { printf "%s vs direct: throughput %.2f, added p50 %+.3f ms\n", t, x / d, p - q }'
+				-v lp="${lp50[$t]}" -v lq="${lp50[direct]}" \
+				'BEGIN { printf "%s vs direct: throughput %.2f, added p50 %+.3f ms under load; added p50 over one connection (wrk -t1 -c1, no queueing) %+.3f ms\n", t, x / d, p - q, lp - lq }'
 		fi
 	done
 	if want bw; then
 		awk -v h="$hwm_kb" -v r="$rss_kb_now" \
 			'BEGIN { printf "bw memory at the end of the run: VmHWM %.1f MiB, VmRSS %.1f MiB\n", h / 1024, r / 1024 }'
-		echo "bw stored exchanges: ${stored:-?} (wrk completed $expected: $bw_warm warm-up + ${reqs[bw]} measured; up to $((2 * CONNS)) more were in flight when wrk stopped), db $((db_bytes / 1024 / 1024)) MiB"
+		echo "bw stored exchanges: ${stored:-?} (wrk completed $expected: $bw_warm warm-up + ${reqs[bw]} measured + $bw_lat_reqs one-connection; up to $((2 * CONNS)) more were in flight when wrk stopped), db $((db_bytes / 1024 / 1024)) MiB"
 		echo "bw capture's own summary:"
 		grep -v '^listening on' "$tmp/capture.log" | sed 's/^/    /'
 	fi
