@@ -50,7 +50,7 @@ const lingerFor = time.Millisecond
 
 // releaseBytes is how much a writer commits between releasing the file pages
 // it has mapped (see releasePages).
-const releaseBytes = 32 << 20
+const releaseBytes = 4 << 20
 
 // Writer stores exchanges in batches: one goroutine owns the database
 // transaction and commits whatever has queued up since the last commit
