@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"hash/fnv"
 	"net/url"
 	"strings"
 
@@ -47,8 +46,7 @@ type content struct {
 	kind    bodyKind
 	count   int
 	s       *shape
-	example []byte // smallest-hash capped example, so order never matters
-	exHash  uint64
+	example []byte
 }
 
 func newOperation(method string, node *pathNode, nparams int) *operation {
@@ -135,12 +133,12 @@ func addContent(m map[string]*content, d decoded) {
 	case kindBinary:
 		c.kind = kindBinary
 	}
-	if d.kind != kindBinary && len(d.raw) <= maxExample && len(d.raw) > 0 {
-		h := fnv.New64a()
-		h.Write(d.raw)
-		if sum := h.Sum64(); c.example == nil || sum < c.exHash || sum == c.exHash && bytes.Compare(d.raw, c.example) < 0 {
-			c.example, c.exHash = bytes.Clone(d.raw), sum
-		}
+	// The example is the largest body under the cap (the one showing the
+	// most fields), the smallest in byte order among equals: a choice that
+	// does not depend on the order samples arrive in.
+	if n := len(d.raw); d.kind != kindBinary && n <= maxExample && n > 0 &&
+		(n > len(c.example) || n == len(c.example) && bytes.Compare(d.raw, c.example) < 0) {
+		c.example = bytes.Clone(d.raw)
 	}
 }
 
