@@ -2,7 +2,7 @@
 #
 #   make demo       record the sample API through bw capture and inspect it
 #   make test       go vet, staticcheck, go test -race
-#   make bench      Go benchmarks of store and har, then the proxy benchmark
+#   make bench      Go benchmarks (store, har, infer), the proxy and the serve benchmarks
 #   make bench-rss  a million requests through bw capture, RSS sampled (minutes)
 #   make eval       score bw infer with shared/eval: Prism upstream, bw capture, drive, infer, score
 #   make build      bin/bw
@@ -35,9 +35,9 @@ DURATION ?= 10s
 export DURATION
 
 # Helper programs the demo and benchmarks run, built into bin/.
-TOOLS := ./fixtures/sampleapi ./scripts/freeport ./bench/upstream ./bench/load
+TOOLS := ./fixtures/sampleapi ./scripts/freeport ./bench/upstream ./bench/load ./bench/serveload
 
-.PHONY: build install tools demo test vet staticcheck redocly bench bench-go bench-proxy bench-rss bench-deps eval clean
+.PHONY: build install tools demo test vet staticcheck redocly bench bench-go bench-proxy bench-serve bench-rss bench-deps eval clean
 
 build:
 	$(GO) build -o bin/bw ./cmd/bw
@@ -81,13 +81,18 @@ ifeq ($(RACE),)
 endif
 	BW_REQUIRE_REDOCLY=1 $(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-bench: bench-go bench-proxy
+bench: bench-go bench-proxy bench-serve
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./store ./har ./infer
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./store ./har ./infer ./serve
 
 bench-proxy: build tools bench-deps
 	BW=bin/bw BIN=bin bench/proxy.sh
+
+# bw serve replaying a recorded GET vs a bare Go handler; petstore vs Prism 5;
+# startup for 500 operations; memory over 1,000,000 requests.
+bench-serve: build tools bench-deps
+	BW=bin/bw BIN=bin bench/serve.sh
 
 bench-rss: build tools
 	BW=bin/bw BIN=bin bench/rss.sh

@@ -90,6 +90,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			inferCommand(),
 			validateCommand(),
 			initCommand(),
+			serveCommand(),
 			testCommand(),
 		},
 		Action: func(c *cli.Context) error {

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/backworks/bw/serve"
+	"github.com/urfave/cli/v2"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "serve",
+		Usage:     "serve an API description, replaying recorded responses",
+		UsageText: "bw serve FILE [--listen ADDR] [--db PATH] [--latency none|recorded|DURATION] [--no-reload]",
+		Description: `Serves FILE (bw's Backworks YAML, an original Backworks file or an OpenAPI 3
+document). With recordings (--db, or the file's recordings key) each request
+gets the best-matching recorded response; otherwise the documented example,
+the mock response, or an example generated from the schema. The Bw-Match
+response header says which. Requests are validated against the description.
+FILE is reloaded when it changes; a broken edit is reported and the old
+version keeps serving. Admin endpoints: /__bw/health, /__bw/metrics,
+/__bw/config. SIGINT or SIGTERM lets in-flight requests finish.
+
+Without --listen, bw serve listens on the file's server host and port, else
+127.0.0.1:3000. The global --db only counts when given (here or before
+"serve"); the default ./bw.db is not replayed unless named.
+
+Examples:
+   bw infer > api.yaml && bw serve api.yaml --db bw.db
+   bw serve openapi.yaml --listen 127.0.0.1:4010 --latency 50ms
+   curl -i http://127.0.0.1:3000/users/42`,
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (default: the file's server, else " + serve.DefaultListen + ")"},
+			&cli.StringFlag{Name: "db", Usage: "recordings `PATH` to replay (default: the file's recordings, if any)"},
+			&cli.StringFlag{Name: "latency", Value: "none", Usage: "delay answers: none, recorded (as long as the recording took) or a `DURATION` like 50ms"},
+			&cli.BoolFlag{Name: "no-reload", Usage: "do not reload FILE when it changes"},
+		},
+		Action: runServe,
+	}
+}
+
+// serveConfig turns the arguments and flags into a serve.Config, checking
+// them all before any work is done.
+func serveConfig(c *cli.Context) (serve.Config, error) {
+	var cfg serve.Config
+	args, err := interspersed(c)
+	if err != nil {
+		return cfg, err
+	}
+	if len(args) != 1 {
+		return cfg, usageError("serve: expected one FILE, got %d argument(s); e.g. bw serve api.yaml", len(args))
+	}
+	lat, err := serve.ParseLatency(c.String("latency"))
+	if err != nil {
+		return cfg, usageError("serve: --latency: %v", err)
+	}
+	if c.IsSet("listen") && c.String("listen") == "" {
+		return cfg, usageError("serve: --listen must not be empty; e.g. --listen 127.0.0.1:3000")
+	}
+	cfg = serve.Config{
+		File:     args[0],
+		Listen:   c.String("listen"),
+		Latency:  lat,
+		NoReload: c.Bool("no-reload"),
+		Logger:   logger(c),
+	}
+	// --db after "serve" is this command's flag; before it, the global one
+	// (which has a default that must not turn replay on by itself).
+	switch {
+	case c.IsSet("db"):
+		cfg.DB = c.String("db")
+	default:
+		for _, p := range c.Lineage()[1:] {
+			if p.IsSet("db") {
+				cfg.DB = p.String("db")
+				break
+			}
+		}
+	}
+	if !c.Bool("quiet") {
+		cfg.AccessLog = cfg.Logger
+	}
+	return cfg, nil
+}
+
+func runServe(c *cli.Context) error {
+	cfg, err := serveConfig(c)
+	if errors.Is(err, errShownHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s, err := serve.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context
+	if err := s.Start(ctx); err != nil {
+		s.Close(context.Background())
+		if !c.IsSet("listen") {
+			return fmt.Errorf("%w; pick another address with --listen", err)
+		}
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "listening on http://%s\n", s.Addr())
+	select {
+	case <-ctx.Done():
+	case <-s.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	start := time.Now()
+	err = s.Close(sctx)
+	logger(c).Debug("stopped", "shutdown_seconds", time.Since(start).Seconds())
+	return err
+}
+
+// interspersed returns the positional arguments, applying the command's
+// flags found among or after them: urfave/cli v2 stops parsing flags at
+// the first positional argument, and "bw serve api.yaml --listen ADDR" is
+// the documented order.
+func interspersed(c *cli.Context) ([]string, error) {
+	args := c.Args().Slice()
+	var pos []string
+	for len(args) > 0 {
+		a := args[0]
+		switch {
+		case a == "--":
+			return append(pos, args[1:]...), nil
+		case a == "-" || !strings.HasPrefix(a, "-"):
+			pos = append(pos, a)
+			args = args[1:]
+			continue
+		}
+		fs := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		for _, f := range c.Command.Flags {
+			if err := f.Apply(fs); err != nil {
+				return nil, err
+			}
+		}
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				cli.ShowSubcommandHelp(c)
+				return nil, errShownHelp
+			}
+			return nil, usageError("%s: %v; see 'bw %s --help'", c.Command.Name, err, c.Command.Name)
+		}
+		var err error
+		help := false
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "help" || f.Name == "h" {
+				help = true
+				return
+			}
+			if e := c.Set(f.Name, f.Value.String()); e != nil && err == nil {
+				err = usageError("%s: --%s: %v", c.Command.Name, f.Name, e)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		if help {
+			cli.ShowSubcommandHelp(c)
+			return nil, errShownHelp
+		}
+		args = fs.Args()
+	}
+	return pos, nil
+}
+
+// errShownHelp ends a command whose help was asked for among its
+// arguments; the command then succeeds.
+var errShownHelp = errors.New("help shown")
