@@ -91,6 +91,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			validateCommand(),
 			initCommand(),
 			serveCommand(),
+			caCommand(),
 			testCommand(),
 		},
 		Action: func(c *cli.Context) error {

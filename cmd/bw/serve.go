@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"net"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,7 +19,7 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "serve",
 		Usage:     "serve an API description, replaying recorded responses",
-		UsageText: "bw serve FILE [--listen ADDR] [--db PATH] [--latency none|recorded|DURATION] [--no-reload]",
+		UsageText: "bw serve FILE [--listen ADDR] [--db PATH] [--latency none|recorded|DURATION] [--no-reload] [--tls-cert FILE --tls-key FILE | --tls-local]",
 		Description: `Serves FILE (bw's Backworks YAML, an original Backworks file or an OpenAPI 3
 document). With recordings (--db, or the file's recordings key) each request
 gets the best-matching recorded response; otherwise the documented example,
@@ -41,6 +43,10 @@ Examples:
 			&cli.StringFlag{Name: "db", Usage: "recordings `PATH` to replay (default: the file's recordings, if any)"},
 			&cli.StringFlag{Name: "latency", Value: "none", Usage: "delay answers: none, recorded (as long as the recording took) or a `DURATION` like 50ms"},
 			&cli.BoolFlag{Name: "no-reload", Usage: "do not reload FILE when it changes"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS (and HTTP/2) with this certificate `FILE` (PEM), with --tls-key"},
+			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` (PEM) of --tls-cert"},
+			&cli.BoolFlag{Name: "tls-local", Usage: "serve HTTPS with a certificate from the local bw CA (created on first use; see bw ca)"},
+			caDirFlag(),
 		},
 		Action: runServe,
 	}
@@ -70,6 +76,9 @@ func serveConfig(c *cli.Context) (serve.Config, error) {
 		Latency:  lat,
 		NoReload: c.Bool("no-reload"),
 		Logger:   logger(c),
+	}
+	if cfg.TLS, err = serveTLS(c); err != nil {
+		return cfg, err
 	}
 	// --db after "serve" is this command's flag; before it, the global one
 	// (which has a default that must not turn replay on by itself).
@@ -110,7 +119,11 @@ func runServe(c *cli.Context) error {
 		}
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "listening on http://%s\n", s.Addr())
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(c.App.ErrWriter, "listening on %s://%s\n", scheme, s.Addr())
 	select {
 	case <-ctx.Done():
 	case <-s.Done():
@@ -121,6 +134,34 @@ func runServe(c *cli.Context) error {
 	err = s.Close(sctx)
 	logger(c).Debug("stopped", "shutdown_seconds", time.Since(start).Seconds())
 	return err
+}
+
+// serveTLS builds the TLS configuration the flags ask for, or nil for HTTP.
+func serveTLS(c *cli.Context) (*tls.Config, error) {
+	cert, key, local := c.String("tls-cert"), c.String("tls-key"), c.Bool("tls-local")
+	switch {
+	case local && (cert != "" || key != ""):
+		return nil, usageError("serve: --tls-local issues its own certificate; drop --tls-cert/--tls-key, or drop --tls-local")
+	case (cert == "") != (key == ""):
+		return nil, usageError("serve: --tls-cert and --tls-key go together")
+	case cert != "":
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("serve: load %s and %s: %w", cert, key, err)
+		}
+		return &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}, nil
+	case local:
+		authority, err := openCA(c)
+		if err != nil {
+			return nil, err
+		}
+		host, _, err := net.SplitHostPort(c.String("listen"))
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		return authority.ServerConfig(host), nil
+	}
+	return nil, nil
 }
 
 // interspersed returns the positional arguments, applying the command's

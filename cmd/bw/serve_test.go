@@ -68,9 +68,9 @@ func startServe(t *testing.T, args ...string) (string, func() (int, string)) {
 	var addr string
 	select {
 	case line := <-first:
-		m := regexp.MustCompile(`^listening on http://(127\.0\.0\.1:\d+)$`).FindStringSubmatch(line)
+		m := regexp.MustCompile(`^listening on https?://(127\.0\.0\.1:\d+)$`).FindStringSubmatch(line)
 		if m == nil {
-			t.Fatalf("first line on stderr %q, want listening on http://ADDR; rest: %s", line, <-rest)
+			t.Fatalf("first line on stderr %q, want listening on http(s)://ADDR; rest: %s", line, <-rest)
 		}
 		addr = m[1]
 	case <-time.After(20 * time.Second):
