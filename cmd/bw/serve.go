@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"net"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 
