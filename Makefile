@@ -108,4 +108,4 @@ bench-deps:
 	@bench/deps.sh
 
 clean:
-	rm -rf bin bench/out demo.db demo-api.yaml demo-openapi.yaml
+	rm -rf bin bench/out demo.db demo-api.yaml demo-openapi.yaml demo-junit.xml
