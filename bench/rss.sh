@@ -10,7 +10,8 @@
 #
 # Environment: BW (default bin/bw), BIN (holding upstream, load and freeport;
 # default bin), REQUESTS (default 1000000), CONNS (default 32), EVERY
-# (sampling interval, default 5s), WARMUP_REQUESTS (default 100000),
+# (sampling interval, default 5s), WARMUP_REQUESTS (default 250000: until the
+# heap has grown to its steady collector goal),
 # TOLERANCE (default 0.10), METRIC (what must be flat: VmRSS, the default, or
 # RssAnon, which leaves out the mapped database file).
 set -euo pipefail
@@ -22,7 +23,7 @@ BIN=${BIN:-bin}
 REQUESTS=${REQUESTS:-1000000}
 CONNS=${CONNS:-32}
 EVERY=${EVERY:-5s}
-WARMUP_REQUESTS=${WARMUP_REQUESTS:-100000}
+WARMUP_REQUESTS=${WARMUP_REQUESTS:-250000}
 TOLERANCE=${TOLERANCE:-0.10}
 METRIC=${METRIC:-VmRSS}
 

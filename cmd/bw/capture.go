@@ -133,6 +133,9 @@ func runCapture(c *cli.Context) error {
 		return err
 	}
 	w := db.NewWriter(store.WriterOptions{NoRedact: c.Bool("no-redact"), Logger: cfg.Logger})
+	// Less than serve: capture's live heap grows slowly with the file
+	// (bbolt's page map), and a higher GOGC would multiply that in RSS.
+	lowLatencyGC(200)
 	p, err := capture.New(cfg, w)
 	if err == nil {
 		err = p.Start(ctx)
