@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"os"
-	"runtime/debug"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
