@@ -37,7 +37,7 @@ export DURATION
 # Helper programs the demo and benchmarks run, built into bin/.
 TOOLS := ./fixtures/sampleapi ./scripts/freeport ./bench/upstream ./bench/load ./bench/serveload
 
-.PHONY: build install tools demo test vet staticcheck redocly bench bench-go bench-proxy bench-serve bench-rss bench-deps eval clean
+.PHONY: build install tools demo test vet staticcheck redocly bench bench-go bench-proxy bench-serve bench-rss bench-deps eval eval-paired clean
 
 build:
 	$(GO) build -o bin/bw ./cmd/bw
@@ -102,6 +102,11 @@ bench-rss: build tools
 EVAL_ARGS ?=
 eval: build
 	BW=bin/bw bash bench/eval/run.sh $(EVAL_ARGS)
+
+# bw infer and har-to-openapi scored on the same recorded traffic (after
+# make eval EVAL_ARGS=--baselines has installed the baseline tools).
+eval-paired: build
+	BW=bin/bw bash bench/eval/paired.sh bench/out/eval
 
 # Installs nginx and wrk with apt-get when they are missing.
 bench-deps:
