@@ -64,17 +64,6 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	host := opts.Host
-	if host == "" {
-		var err error
-		if host, err = busiestHost(ctx, db, log); err != nil {
-			return nil, err
-		}
-	}
-	api := &API{Title: opts.Title, Host: host, Skipped: map[string]int{}, Hints: opts.Paths}
-	if api.Title == "" {
-		api.Title = host
-	}
 	progress := func(int64) {}
 	if opts.Progress != nil {
 		progress = opts.Progress
@@ -86,22 +75,35 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 		}
 	}
 	hints := parseHints(opts.Paths)
-	root := newNode()
-	servers := map[string]bool{}
 
-	// Pass 1: paths and the evidence to template them.
+	// Pass 1: paths and the evidence to template them, per service, so that
+	// the busiest can be chosen without another pass.
+	type service struct {
+		root      *pathNode
+		servers   map[string]bool
+		skipped   map[string]int
+		exchanges int
+	}
+	services := map[string]*service{}
+	want := strings.ToLower(opts.Host)
 	err := db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
 		tick()
-		if serviceOf(&ex.Request) != host {
+		name := serviceOf(&ex.Request)
+		if want != "" && name != want {
 			return nil
 		}
+		sv := services[name]
+		if sv == nil {
+			sv = &service{root: newNode(), servers: map[string]bool{}, skipped: map[string]int{}}
+			services[name] = sv
+		}
+		sv.exchanges++
 		if reason := noise(ex); reason != "" {
-			api.Skipped[reason]++
+			sv.skipped[reason]++
 			return nil
 		}
-		servers[ex.Request.Scheme+"://"+ex.Request.Host] = true
-		segs := splitPath(ex.Request.Path)
-		node := root.insert(segs, hints)
+		sv.servers[ex.Request.Scheme+"://"+ex.Request.Host] = true
+		node := sv.root.insert(splitPath(ex.Request.Path), hints)
 		var keys []string
 		if st := ex.Response.Status; st >= 200 && st < 300 {
 			keys = responseKeys(&ex.Response)
@@ -112,6 +114,28 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("infer: read recordings: %w", err)
 	}
+	host := ""
+	for _, name := range sortedKeys(services) {
+		if host == "" || services[name].exchanges > services[host].exchanges {
+			host = name
+		}
+	}
+	switch {
+	case host == "" && want != "":
+		return nil, fmt.Errorf("infer: no exchanges with host %s in %s; see bw stats for the hosts recorded", opts.Host, db.Path())
+	case host == "":
+		return nil, fmt.Errorf("infer: no recordings in %s; record with 'bw capture' or 'bw import' first", db.Path())
+	case len(services) > 1:
+		log.Info("several hosts recorded; inferring the busiest (choose with --host)", "host", host, "hosts", len(services))
+	}
+	sv := services[host]
+	clear(services) // only the chosen service's state is kept
+	root := sv.root
+	api := &API{Title: opts.Title, Host: host, Skipped: sv.skipped, Hints: opts.Paths}
+	if api.Title == "" {
+		api.Title = host
+	}
+	servers := sv.servers
 	root.resolve()
 
 	// Pass 2: operations and schemas. Decoding bodies is most of the work
@@ -228,30 +252,6 @@ func serviceOf(r *store.Request) string {
 		h = host
 	}
 	return h
-}
-
-func busiestHost(ctx context.Context, db *store.DB, log *slog.Logger) (string, error) {
-	counts := map[string]int{}
-	err := db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
-		counts[serviceOf(&ex.Request)]++
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("infer: read recordings: %w", err)
-	}
-	if len(counts) == 0 {
-		return "", fmt.Errorf("infer: no recordings in %s; record with 'bw capture' or 'bw import' first", db.Path())
-	}
-	best := ""
-	for _, h := range sortedKeys(counts) {
-		if best == "" || counts[h] > counts[best] {
-			best = h
-		}
-	}
-	if len(counts) > 1 {
-		log.Info("several hosts recorded; inferring the busiest (choose with --host)", "host", best, "hosts", len(counts))
-	}
-	return best, nil
 }
 
 // noise says why an exchange is left out (rule 2), or "".

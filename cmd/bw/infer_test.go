@@ -55,6 +55,7 @@ func TestInferCommand(t *testing.T) {
 		{[]string{"infer", "--openapi-version", "3.0"}, "applies to --format openapi"},
 		{[]string{"infer", "-o", "x.json"}, "use --format openapi for JSON"},
 		{[]string{"infer", "--hints", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
+		{[]string{"infer", "--host", "nope.test"}, "no exchanges with host nope.test"},
 	} {
 		code, _, errs := bw(t, append([]string{"--db", db}, tc.args...)...)
 		if code != 2 || !strings.HasPrefix(errs, "bw: ") || !strings.Contains(errs, tc.want) {
