@@ -910,7 +910,7 @@ func (p *parser) parseMock(f field, ep *Endpoint) {
 	}
 	methods := ep.Methods
 	if len(methods) == 0 {
-		methods = []string{"GET"}
+		methods = []string{"*"} // an endpoint of every method answers them all
 	}
 	for _, method := range methods {
 		if ep.Mock[method] != nil {

@@ -111,8 +111,8 @@ type Endpoint struct {
 	Parameters []Parameter
 	Request    *Request
 	Responses  map[int]*Response // by status
-	// Mock holds fixed answers by method ("GET") or "METHOD path": the
-	// original Backworks mock_responses, and mock.data as a 200 for GET.
+	// Mock holds fixed answers by method ("GET"), "METHOD path", or "*" for
+	// every method: the original Backworks mock_responses and mock blocks.
 	Mock      map[string]*MockResponse
 	Proxy     *Proxy
 	RateLimit *RateLimit

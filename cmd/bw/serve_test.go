@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -173,4 +174,60 @@ func TestServeHelpAfterFile(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "bw serve FILE") || stderr != "" {
 		t.Errorf("serve api.yaml --help: %d %q %q", code, out, stderr)
 	}
+}
+
+// TestServeOriginalBackworks: files in the original project's map and list
+// shapes answer as they say; a runtime block is a startup error naming it.
+func TestServeOriginalBackworks(t *testing.T) {
+	type want struct {
+		method, path string
+		status       int
+		body         string
+		header       [2]string
+	}
+	for file, cases := range map[string][]want{
+		"original-map.yaml": {
+			{"GET", "/users", 200, `[{"id":1,"name":"Ann"},{"id":2,"name":"Bob"}]`, [2]string{"X-Total-Count", "2"}},
+			{"POST", "/users", 201, `{"created":true,"id":3}`, [2]string{}},
+			{"GET", "/users/7", 200, `{"id":1,"name":"Ann"}`, [2]string{}},
+			{"DELETE", "/users/7", 204, ``, [2]string{}},
+			{"GET", "/users/stats", 200, `{"active_users":1000,"last_updated":"${now()}","total_users":1200}`, [2]string{}},
+		},
+		"original-list.yaml": {
+			{"GET", "/api/v1/users", 200, `[{"id":1,"username":"ann"},{"id":2,"username":"bob"}]`, [2]string{"X-Total-Count", "150"}},
+			{"GET", "/api/v1/users/5", 200, `{"id":1,"username":"ann"}`, [2]string{}},
+			{"DELETE", "/api/v1/users/5", 204, ``, [2]string{}},
+			{"GET", "/health", 200, `{"status":"healthy"}`, [2]string{}},
+			{"PUT", "/echo/a/b", 200, `{"echo":true}`, [2]string{}},
+		},
+	} {
+		addr, stop := startServe(t, "serve", filepath.Join("..", "..", "api", "testdata", "load", file), "--listen", "127.0.0.1:0")
+		for _, c := range cases {
+			req, _ := http.NewRequest(c.method, "http://"+addr+c.path, nil)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != c.status || compactJSON(b) != c.body || c.header[0] != "" && res.Header.Get(c.header[0]) != c.header[1] {
+				t.Errorf("%s: %s %s: %d %s %v", file, c.method, c.path, res.StatusCode, b, res.Header)
+			}
+		}
+		stop()
+	}
+	code, _, errs := bw(t, "serve", filepath.Join("..", "..", "api", "testdata", "load", "runtime.yaml"), "--listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(errs, "runtime.yaml:") || !strings.Contains(errs, "runtime") {
+		t.Errorf("runtime file: exit %d, %q", code, errs)
+	}
+}
+
+// compactJSON re-encodes a JSON body with sorted keys; other bodies as is.
+func compactJSON(b []byte) string {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return string(b)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
 }
