@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -379,7 +381,7 @@ func (p *parser) checkExamples(src *bwSource) {
 				continue
 			}
 			if err := r.Schema.VisitJSON(r.Example, openapi3.EnableJSONSchema2020()); err != nil {
-				p.warnf(rs.example, fmt.Sprintf("%s.responses.%d.example", es.path, code), "does not match the schema: %s", oneLine(err))
+				p.warnf(rs.example, fmt.Sprintf("%s.responses.%d.example", es.path, code), "does not match the schema: %s", schemaMismatch(err))
 			}
 		}
 	}
@@ -397,6 +399,24 @@ func oneLine(err error) string {
 		s = strings.TrimSpace(s[:i])
 	}
 	return s
+}
+
+// reMismatch finds each cause in a JSON Schema 2020 validation error.
+var reMismatch = regexp.MustCompile(`error at "([^"]*)": ([^\n|]*)`)
+
+// schemaMismatch lists every cause of a schema validation error in a stable
+// order: the validator reports them in map order, which varies.
+func schemaMismatch(err error) string {
+	ms := reMismatch.FindAllStringSubmatch(err.Error(), -1)
+	if len(ms) == 0 {
+		return oneLine(err)
+	}
+	causes := make([]string, 0, len(ms))
+	for _, m := range ms {
+		causes = append(causes, strings.TrimSpace(m[2]))
+	}
+	sort.Strings(causes)
+	return strings.Join(slices.Compact(causes), "; ")
 }
 
 // leaves flattens kin-openapi's multi-errors.

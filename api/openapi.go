@@ -220,7 +220,7 @@ func (p *parser) openAPIResponse(t *openapi3.T, rv *openapi3.Response, at field,
 					break
 				}
 			}
-			p.warnf(n, fmt.Sprintf("%s.responses.%s", at.path, code), "example does not match the schema: %s", oneLine(err))
+			p.warnf(n, fmt.Sprintf("%s.responses.%s", at.path, code), "example does not match the schema: %s", schemaMismatch(err))
 		}
 	}
 	return r
