@@ -16,7 +16,7 @@ func TestValidateCommand(t *testing.T) {
 		code     int
 		warnings bool
 	}{
-		{"bw-demo.yaml", 0, true},
+		{"bw-demo.yaml", 0, false},
 		{"security.yaml", 0, true},
 		{"original-map.yaml", 0, true},
 		{"original-list.yaml", 0, true},
