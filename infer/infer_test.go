@@ -511,3 +511,55 @@ func TestValuesWithOptionalFieldsAndReuse(t *testing.T) {
 		t.Fatalf("paths:\n got %v\nwant %v\n%s", got, want, out)
 	}
 }
+
+// TestMergeKeepsEdits: bw infer -o over an existing file replaces what bw
+// wrote and nobody touched, keeps what the user edited or added.
+func TestMergeKeepsEdits(t *testing.T) {
+	render := func(exs []ex) []byte {
+		api, err := Infer(context.Background(), buildDB(t, exs, false), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := api.Backworks()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	first := render([]ex{
+		{method: "GET", path: "/a", resp: `{"x":1}`},
+		{method: "GET", path: "/b", resp: `{"y":1}`},
+	})
+	// The user renames the API, comments and edits /b, adds an endpoint.
+	edited := strings.Replace(string(first), "name: api.test", "name: My API # mine", 1)
+	edited = strings.Replace(edited, "  get_b:\n", "  # hand-tuned\n  get_b:\n", 1)
+	edited = strings.Replace(edited, "  get_b:\n    path: /b\n", "  get_b:\n    path: /b\n    description: tuned by hand\n", 1)
+	edited += "  mine:\n    path: /mine\n    methods: [GET]\n"
+	if !strings.Contains(edited, "tuned by hand") {
+		t.Fatalf("test edit did not apply:\n%s", edited)
+	}
+	// New evidence: /a gains a field, /b too, /c appears.
+	second := render([]ex{
+		{method: "GET", path: "/a", resp: `{"x":1,"z":"s"}`},
+		{method: "GET", path: "/b", resp: `{"y":1,"w":true}`},
+		{method: "GET", path: "/c", resp: `{"c":1}`},
+	})
+	merged, err := MergeBackworks([]byte(edited), second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(merged)
+	for _, want := range []string{"name: My API # mine", "# hand-tuned", "description: tuned by hand", "mine:", "get_c:", "      z:\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("merged output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "w:") {
+		t.Errorf("the edited endpoint was replaced:\n%s", out)
+	}
+	// What merged loads again, and a second merge of the same output changes nothing.
+	again, err := MergeBackworks(merged, second)
+	if err != nil || string(again) != out {
+		t.Errorf("merge is not stable:\n%s", firstDiff(out, string(again)))
+	}
+}

@@ -80,12 +80,23 @@ func inferCommand() *cli.Command {
 				_, err = c.App.Writer.Write(doc)
 				return err
 			}
+			if keep := keptHintsFile(out, format); keep != "" {
+				// A rewrite keeps what the user edited (formats.md).
+				prev, err := os.ReadFile(keep)
+				if err != nil {
+					return err
+				}
+				if doc, err = infer.MergeBackworks(prev, doc); err != nil {
+					return fmt.Errorf("%s: %w", keep, err)
+				}
+			}
 			return writeFileAtomic(out, doc)
 		},
 	}
 }
 
-// keptHintsFile is the existing output file whose hints a re-run keeps.
+// keptHintsFile is the existing output file whose hints and edits a re-run
+// keeps.
 func keptHintsFile(out, format string) string {
 	if out == "" || out == "-" || format != "yaml" {
 		return ""

@@ -32,7 +32,7 @@ func TestInferCommand(t *testing.T) {
 
 	// Hints in the file being rewritten survive the re-run and are applied.
 	api := filepath.Join(dir, "api.yaml")
-	os.WriteFile(api, []byte("name: x\ninfer:\n  paths: [\"^/users/1\"]\nendpoints: {}\n"), 0o644)
+	os.WriteFile(api, []byte("infer:\n  paths: [\"^/users/1\"]\n"), 0o644)
 	if code, _, errs := bw(t, "--db", db, "infer", "--host", "a.test", "-o", api); code != 0 {
 		t.Fatalf("re-run: exit %d: %s", code, errs)
 	}
