@@ -2,9 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/json"
 	"errors"
 	"hash/maphash"
@@ -235,29 +232,12 @@ func readAllLimit(r io.Reader, size, limit int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// decodeBody removes a gzip or deflate content coding, reading at most
-// limit bytes of output.
+// decodeBody removes a content coding, reading at most limit bytes of output.
 func decodeBody(b []byte, encoding string, limit int64) ([]byte, error) {
-	var r io.Reader
-	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	switch e := strings.ToLower(strings.TrimSpace(encoding)); e {
 	case "", "identity":
 		return b, nil
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			return nil, err
-		}
-		defer zr.Close()
-		r = zr
-	case "deflate":
-		// RFC 9110 deflate is zlib; some servers send raw deflate.
-		if zr, err := zlib.NewReader(bytes.NewReader(b)); err == nil {
-			r = zr
-		} else {
-			r = flate.NewReader(bytes.NewReader(b))
-		}
 	default:
-		return nil, errors.New("content coding " + encoding + " is not supported")
+		return store.Decompress(e, b, limit)
 	}
-	return readAllLimit(r, -1, limit)
 }

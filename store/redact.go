@@ -79,7 +79,7 @@ var secretParams = map[string]bool{
 	"api_key": true, "apikey": true, "api-key": true, "access_token": true, "refresh_token": true,
 	"id_token": true, "token": true, "key": true, "x-api-key": true, "client_secret": true,
 	"password": true, "passwd": true, "secret": true, "signature": true, "sig": true,
-	"auth": true, "session": true, "sessionid": true, "code": false,
+	"auth": true, "session": true, "sessionid": true,
 }
 
 // IsSecretName reports whether a query parameter or JSON field of this name

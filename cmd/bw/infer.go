@@ -44,7 +44,7 @@ func inferCommand() *cli.Command {
 			}
 			opts := infer.Options{Host: c.String("host"), Title: c.String("title"), Logger: logger(c)}
 			// Hints survive re-runs: those in the file being rewritten are kept.
-			for _, f := range []string{c.String("hints"), keptHintsFile(out, format)} {
+			for _, f := range []string{c.String("hints"), existingOutput(out, format)} {
 				if f == "" {
 					continue
 				}
@@ -80,7 +80,7 @@ func inferCommand() *cli.Command {
 				_, err = c.App.Writer.Write(doc)
 				return err
 			}
-			if keep := keptHintsFile(out, format); keep != "" {
+			if keep := existingOutput(out, format); keep != "" {
 				// A rewrite keeps what the user edited (formats.md).
 				prev, err := os.ReadFile(keep)
 				if err != nil {
@@ -95,9 +95,9 @@ func inferCommand() *cli.Command {
 	}
 }
 
-// keptHintsFile is the existing output file whose hints and edits a re-run
+// existingOutput is the existing output file whose hints and edits a re-run
 // keeps.
-func keptHintsFile(out, format string) string {
+func existingOutput(out, format string) string {
 	if out == "" || out == "-" || format != "yaml" {
 		return ""
 	}

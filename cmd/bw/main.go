@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -140,4 +141,62 @@ func requireArgs(c *cli.Context, n int, what string) error {
 			c.Command.Name, what, c.NArg(), c.Command.Name)
 	}
 	return nil
+}
+
+// errShownHelp ends a command whose help was asked for among its
+// arguments; the command then succeeds.
+var errShownHelp = errors.New("help shown")
+
+// interspersed returns the positional arguments, applying the command's
+// flags found among or after them: urfave/cli v2 stops parsing flags at
+// the first positional argument, and "bw serve api.yaml --listen ADDR" is
+// the documented order.
+func interspersed(c *cli.Context) ([]string, error) {
+	args := c.Args().Slice()
+	var pos []string
+	for len(args) > 0 {
+		a := args[0]
+		switch {
+		case a == "--":
+			return append(pos, args[1:]...), nil
+		case a == "-" || !strings.HasPrefix(a, "-"):
+			pos = append(pos, a)
+			args = args[1:]
+			continue
+		}
+		fs := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		for _, f := range c.Command.Flags {
+			if err := f.Apply(fs); err != nil {
+				return nil, err
+			}
+		}
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				cli.ShowSubcommandHelp(c)
+				return nil, errShownHelp
+			}
+			return nil, usageError("%s: %v; see 'bw %s --help'", c.Command.Name, err, c.Command.Name)
+		}
+		var err error
+		help := false
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "help" || f.Name == "h" {
+				help = true
+				return
+			}
+			if e := c.Set(f.Name, f.Value.String()); e != nil && err == nil {
+				err = usageError("%s: --%s: %v", c.Command.Name, f.Name, e)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		if help {
+			cli.ShowSubcommandHelp(c)
+			return nil, errShownHelp
+		}
+		args = fs.Args()
+	}
+	return pos, nil
 }
