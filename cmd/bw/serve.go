@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/backworks/bw/serve"
@@ -134,16 +132,6 @@ func runServe(c *cli.Context) error {
 	err = s.Close(sctx)
 	logger(c).Debug("stopped", "shutdown_seconds", time.Since(start).Seconds())
 	return err
-}
-
-// lowLatencyGC trades memory for latency in the long-running servers: their
-// live heap is a few MiB and they allocate fast, so at the default GOGC the
-// collector runs hundreds of times a second, each time taking one of the
-// few cores from requests. An explicit GOGC wins.
-func lowLatencyGC(percent int) {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(percent)
-	}
 }
 
 // serveTLS builds the TLS configuration the flags ask for, or nil for HTTP.
