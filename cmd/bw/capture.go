@@ -125,7 +125,7 @@ func runCapture(c *cli.Context) error {
 		return err
 	}
 
-	path := c.String("db")
+	path := dbPath(c)
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
 	db, err := openDB(c, false)

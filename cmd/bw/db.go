@@ -11,7 +11,7 @@ import (
 // openDB opens the --db file, turning the store's errors into what a user
 // can act on.
 func openDB(c *cli.Context, readOnly bool) (*store.DB, error) {
-	path := c.String("db")
+	path := dbPath(c)
 	db, err := store.Open(path, &store.Options{ReadOnly: readOnly})
 	switch {
 	case err == nil:
@@ -24,4 +24,17 @@ func openDB(c *cli.Context, readOnly bool) (*store.DB, error) {
 		return nil, fmt.Errorf("%s is not a bw recordings file", path)
 	}
 	return nil, err
+}
+
+// dbPath is the recordings file: --db after the command, else before it
+// (or BW_DB), else ./bw.db. cli.md puts --db with the global flags; users
+// and scripts also write it after the command (bw capture ... --db cap.db).
+func dbPath(c *cli.Context) string {
+	lineage := c.Lineage()
+	for _, x := range lineage {
+		if x.IsSet("db") {
+			return x.String("db")
+		}
+	}
+	return lineage[len(lineage)-1].String("db")
 }

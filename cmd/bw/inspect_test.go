@@ -90,6 +90,10 @@ func TestLsShowStats(t *testing.T) {
 	if strings.Count(out, "\n") != 2 {
 		t.Fatalf("ls --limit 2:\n%s", out)
 	}
+	// --db after the command works as well (bw capture ... --db cap.db).
+	if code, after, _ := bw(t, "ls", "--limit", "2", "--db", path); code != 0 || after != out {
+		t.Fatalf("ls --db after the command: exit %d\n%s", code, after)
+	}
 
 	code, out, _ = bw(t, "--db", path, "show", rec["id"].(string))
 	if code != 0 || !strings.Contains(out, "GET /items?page=2 HTTP/1.1") ||

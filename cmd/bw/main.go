@@ -106,6 +106,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
 		cmd.HideHelpCommand = true
+		if !hasFlag(cmd, "db") {
+			cmd.Flags = append(cmd.Flags, &cli.StringFlag{Name: "db", Usage: "recordings `PATH` (as the global --db)"})
+		}
 	}
 	return app
 }
@@ -210,4 +213,15 @@ func lowLatencyGC(percent int) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(percent)
 	}
+}
+
+func hasFlag(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
