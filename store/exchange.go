@@ -145,6 +145,12 @@ type Field struct {
 // Header is an ordered list of header lines; repeats and order are kept.
 type Header []Field
 
+// IsPseudoHeader reports whether name is an HTTP/2 or HTTP/3 pseudo-header
+// (":authority", ":method", ":path", ":scheme", ":status", ":protocol").
+// Those belong to the request or status line, not to the headers: files
+// that hold them (HAR from browsers) must not make them look like headers.
+func IsPseudoHeader(name string) bool { return strings.HasPrefix(name, ":") }
+
 // Get returns the first value of the named header, ignoring case.
 func (h Header) Get(name string) string {
 	for _, f := range h {
