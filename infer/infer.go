@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"path"
 	"runtime"
 	"sort"
@@ -88,7 +87,7 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 	want := strings.ToLower(opts.Host)
 	err := db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
 		tick()
-		name := serviceOf(&ex.Request)
+		name := ServiceOf(&ex.Request)
 		if want != "" && name != want {
 			return nil
 		}
@@ -114,12 +113,11 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("infer: read recordings: %w", err)
 	}
-	host := ""
-	for _, name := range sortedKeys(services) {
-		if host == "" || services[name].exchanges > services[host].exchanges {
-			host = name
-		}
+	counts := make(map[string]int, len(services))
+	for name, sv := range services {
+		counts[name] = sv.exchanges
 	}
+	host := Busiest(counts)
 	switch {
 	case host == "" && want != "":
 		return nil, fmt.Errorf("infer: no exchanges with host %s in %s; see bw stats for the hosts recorded", opts.Host, db.Path())
@@ -229,7 +227,7 @@ func decodeAll(ctx context.Context, db *store.DB, host string, out chan<- *sampl
 	}
 	err := db.Scan(ctx, store.Filter{}, func(ex *store.Exchange) error {
 		tick()
-		if serviceOf(&ex.Request) == host && noise(ex) == "" {
+		if ServiceOf(&ex.Request) == host && noise(ex) == "" {
 			in <- ex
 		}
 		return nil
@@ -242,16 +240,6 @@ func decodeAll(ctx context.Context, db *store.DB, host string, out chan<- *sampl
 type opKey struct {
 	method string
 	node   *pathNode
-}
-
-// serviceOf names the service an exchange belongs to: the lower-case host
-// without a default port, so http/https and :80/:443 aliases merge.
-func serviceOf(r *store.Request) string {
-	h := strings.ToLower(r.Host)
-	if host, port, err := net.SplitHostPort(h); err == nil && (port == "80" || port == "443") {
-		h = host
-	}
-	return h
 }
 
 // noise says why an exchange is left out (rule 2), or "".
