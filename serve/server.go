@@ -49,8 +49,12 @@ type Config struct {
 	TLS *tls.Config
 
 	// DB is the recordings file to replay from; empty means the
-	// document's recordings file (relative to File's directory), if any.
+	// document's recordings file (relative to File's directory), if any,
+	// else FallbackDB.
 	DB string
+	// FallbackDB is replayed when neither DB nor the document names a
+	// recordings file, and only if it exists: the CLI's default ./bw.db.
+	FallbackDB string
 	// MaxRecordings caps the recorded exchanges indexed per operation;
 	// 0 means DefaultMaxRecordings. Older ones win: they are indexed first.
 	MaxRecordings int
@@ -353,13 +357,16 @@ func fileHash(path string) uint64 {
 }
 
 // recordingsPath is Config.DB, else the document's recordings file
-// relative to its directory.
+// relative to its directory, else Config.FallbackDB if it exists.
 func (s *Server) recordingsPath(doc *api.Doc) string {
 	if s.cfg.DB != "" {
 		return s.cfg.DB
 	}
 	if doc.Recordings == "" {
-		return ""
+		if _, err := os.Stat(s.cfg.FallbackDB); s.cfg.FallbackDB == "" || err != nil {
+			return ""
+		}
+		return s.cfg.FallbackDB
 	}
 	if filepath.IsAbs(doc.Recordings) {
 		return doc.Recordings
