@@ -79,7 +79,7 @@ func (op *operation) add(s *sample, params []string) {
 	} else {
 		addContent(resp.content, d)
 	}
-	for _, f := range ex.Response.Header {
+	for _, f := range ex.Response.Header.Regular() {
 		if name := strings.ToLower(f.Name); usefulResponseHeader(name) {
 			p := resp.headers[name]
 			if p == nil {
@@ -196,9 +196,12 @@ func (op *operation) addQuery(raw string) {
 	}
 }
 
+// addHeaders counts the request's header parameters. Pseudo-headers
+// (":path", ...) that recordings imported by older versions still hold are
+// the request line, not parameters.
 func (op *operation) addHeaders(h store.Header) {
 	seen := map[string]bool{}
-	for _, f := range h {
+	for _, f := range h.Regular() {
 		name := strings.ToLower(f.Name)
 		if seen[name] || standardHeader(name) || authHeader(name) {
 			continue
@@ -279,7 +282,7 @@ func isSecretQuery(name string) bool {
 // detectAuth finds the credentials a request carried (rule 20).
 func detectAuth(r *store.Request) []authScheme {
 	var out []authScheme
-	for _, f := range r.Header {
+	for _, f := range r.Header.Regular() {
 		name := strings.ToLower(f.Name)
 		switch {
 		case name == "authorization":

@@ -151,6 +151,27 @@ type Header []Field
 // that hold them (HAR from browsers) must not make them look like headers.
 func IsPseudoHeader(name string) bool { return strings.HasPrefix(name, ":") }
 
+// Regular returns h without its pseudo-headers, for code that treats every
+// field as a header (inference, replay); recordings imported by older bw
+// versions still hold them. It returns h itself, not a copy, when there is
+// none to leave out, which is the common case.
+func (h Header) Regular() Header {
+	for i, f := range h {
+		if !IsPseudoHeader(f.Name) {
+			continue
+		}
+		out := make(Header, i, len(h)-1)
+		copy(out, h[:i])
+		for _, f := range h[i+1:] {
+			if !IsPseudoHeader(f.Name) {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	return h
+}
+
 // Get returns the first value of the named header, ignoring case.
 func (h Header) Get(name string) string {
 	for _, f := range h {
