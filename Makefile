@@ -39,11 +39,15 @@ TOOLS := ./fixtures/sampleapi ./scripts/freeport ./bench/upstream ./bench/load .
 
 .PHONY: build install tools demo test vet staticcheck redocly bench bench-go bench-proxy bench-serve bench-rss bench-deps eval eval-paired clean
 
+# bw version reports the commit (from git, when building in a checkout)
+# and when the binary was built.
+BUILDFLAGS := -buildvcs=auto -ldflags "-X main.buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)"
+
 build:
-	$(GO) build -o bin/bw ./cmd/bw
+	$(GO) build $(BUILDFLAGS) -o bin/bw ./cmd/bw
 
 install:
-	$(GO) install ./cmd/bw
+	$(GO) install $(BUILDFLAGS) ./cmd/bw
 	@echo "installed bw at $(BW_INSTALLED)"
 
 tools:
@@ -114,3 +118,10 @@ bench-deps:
 
 clean:
 	rm -rf bin bench/out demo.db demo-api.yaml demo-openapi.yaml demo-junit.xml
+
+# Records fixtures/har/chromium-h2.har: Debian's Chromium (installed with
+# apt-get when missing) driven by playwright-core from npm, on the
+# fixtures/harsite page over HTTPS and HTTP/2.
+.PHONY: fixtures-har
+fixtures-har:
+	GO=$(GO) fixtures/harsite/record.sh

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -34,13 +33,7 @@ func caCommand() *cli.Command {
 			"   curl --cacert \"$(bw ca path)\" https://127.0.0.1:3000/",
 		Flags: []cli.Flag{caDirFlag()},
 		Action: func(c *cli.Context) error {
-			args, err := interspersed(c)
-			if errors.Is(err, errShownHelp) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			if len(args) > 1 {
 				return usageError("ca: expected one of init, path, export; got %d arguments", len(args))
 			}

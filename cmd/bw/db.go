@@ -26,15 +26,8 @@ func openDB(c *cli.Context, readOnly bool) (*store.DB, error) {
 	return nil, err
 }
 
-// dbPath is the recordings file: --db after the command, else before it
-// (or BW_DB), else ./bw.db. cli.md puts --db with the global flags; users
-// and scripts also write it after the command (bw capture ... --db cap.db).
+// dbPath is the recordings file: --db wherever it was written (run moves
+// it before the command), else BW_DB, else ./bw.db. Every command asks here.
 func dbPath(c *cli.Context) string {
-	lineage := c.Lineage()
-	for _, x := range lineage {
-		if x.IsSet("db") {
-			return x.String("db")
-		}
-	}
-	return lineage[len(lineage)-1].String("db")
+	return c.String("db")
 }

@@ -18,7 +18,7 @@ func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
 		Usage:     "list recorded exchanges, oldest first",
-		UsageText: "bw ls [--method M] [--path PREFIX] [--status CODE] [--host HOST] [--limit N] [--json]\n\nExample:\n   bw ls --method POST --path /api/users --limit 20",
+		UsageText: "bw ls [--method M] [--path PREFIX] [--status CODE] [--host HOST] [--limit N] [--json|--ids]\n\nExamples:\n   bw ls --method POST --path /api/v1/users --limit 20\n   bw show $(bw ls --ids --status 500 --limit 1)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "method", Usage: "only this request method"},
 			&cli.StringFlag{Name: "path", Usage: "only paths starting with `PREFIX`"},
@@ -26,10 +26,14 @@ func lsCommand() *cli.Command {
 			&cli.StringFlag{Name: "host", Usage: "only this host"},
 			&cli.IntFlag{Name: "limit", Usage: "at most `N` exchanges", DefaultText: "all"},
 			&cli.BoolFlag{Name: "json", Usage: "one JSON object per line"},
+			&cli.BoolFlag{Name: "ids", Usage: "only the exchange ids, one per line (for bw show)"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := requireArgs(c, 0, "no arguments"); err != nil {
 				return err
+			}
+			if c.Bool("json") && c.Bool("ids") {
+				return usageError("ls: --json and --ids are two output formats; pick one")
 			}
 			if c.Int("limit") < 0 {
 				return usageError("ls: --limit must be >= 0 (got %d)", c.Int("limit"))
@@ -54,8 +58,12 @@ func lsCommand() *cli.Command {
 					return errStop
 				}
 				n++
-				if c.Bool("json") {
+				switch {
+				case c.Bool("json"):
 					return enc.Encode(lsRecord(ex))
+				case c.Bool("ids"):
+					_, err := fmt.Fprintln(out, ex.ID)
+					return err
 				}
 				_, err := fmt.Fprintf(out, "%s  %s  %-6s %s %s  %s  %s  %s/%s\n",
 					ex.ID, ex.Start.UTC().Format("2006-01-02T15:04:05.000Z"),

@@ -4,7 +4,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,8 +27,8 @@ func main() {
 // check failed, 2 on bad usage or bad input.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
-	if err == nil {
+	err := app.RunContext(ctx, orderArgs(app, args))
+	if err == nil || errors.Is(err, errDone) {
 		return 0
 	}
 	var ec exitCoder
@@ -69,8 +68,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print debug logs"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.BoolFlag{Name: "version", Usage: "print the version and exit"},
 		},
 		Before: func(c *cli.Context) error {
+			if c.Bool("version") {
+				if err := writeVersion(c.App.Writer, false); err != nil {
+					return err
+				}
+				return errDone
+			}
 			if f := c.String("log-format"); f != "text" && f != "json" {
 				return usageError("--log-format must be text or json (got %q)", f)
 			}
@@ -95,6 +101,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			serveCommand(),
 			caCommand(),
 			testCommand(),
+			versionCommand(),
+			completionCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -103,15 +111,37 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 	}
+	app.CustomAppHelpTemplate = cli.AppHelpTemplate + exitStatusHelp
+	footer := globalFlagsHelp(app.Flags) + exitStatusHelp
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
 		cmd.HideHelpCommand = true
-		if !hasFlag(cmd, "db") {
-			cmd.Flags = append(cmd.Flags, &cli.StringFlag{Name: "db", Usage: "recordings `PATH` (as the global --db)"})
-		}
+		cmd.CustomHelpTemplate = cli.CommandHelpTemplate + footer
 	}
 	return app
 }
+
+// exitStatusHelp ends every --help: scripts branch on these.
+const exitStatusHelp = `
+EXIT STATUS:
+   0 success; 1 a check found problems (bw validate, bw test); 2 bad usage or unreadable input
+`
+
+// globalFlagsHelp lists the global flags in every command's --help, since
+// they work after the command too and urfave/cli shows only the command's.
+func globalFlagsHelp(flags []cli.Flag) string {
+	var b strings.Builder
+	b.WriteString("\nGLOBAL OPTIONS (before or after the command):\n")
+	for _, f := range flags {
+		if f.Names()[0] != "version" {
+			fmt.Fprintf(&b, "   %s\n", f)
+		}
+	}
+	return b.String()
+}
+
+// errDone ends a run that did all it had to in a Before hook (--version).
+var errDone = errors.New("done")
 
 // onUsageError turns urfave/cli's flag errors into one line instead of a help dump.
 func onUsageError(c *cli.Context, err error, _ bool) error {
@@ -147,64 +177,6 @@ func requireArgs(c *cli.Context, n int, what string) error {
 	return nil
 }
 
-// errShownHelp ends a command whose help was asked for among its
-// arguments; the command then succeeds.
-var errShownHelp = errors.New("help shown")
-
-// interspersed returns the positional arguments, applying the command's
-// flags found among or after them: urfave/cli v2 stops parsing flags at
-// the first positional argument, and "bw serve api.yaml --listen ADDR" is
-// the documented order.
-func interspersed(c *cli.Context) ([]string, error) {
-	args := c.Args().Slice()
-	var pos []string
-	for len(args) > 0 {
-		a := args[0]
-		switch {
-		case a == "--":
-			return append(pos, args[1:]...), nil
-		case a == "-" || !strings.HasPrefix(a, "-"):
-			pos = append(pos, a)
-			args = args[1:]
-			continue
-		}
-		fs := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		for _, f := range c.Command.Flags {
-			if err := f.Apply(fs); err != nil {
-				return nil, err
-			}
-		}
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				cli.ShowSubcommandHelp(c)
-				return nil, errShownHelp
-			}
-			return nil, usageError("%s: %v; see 'bw %s --help'", c.Command.Name, err, c.Command.Name)
-		}
-		var err error
-		help := false
-		fs.Visit(func(f *flag.Flag) {
-			if f.Name == "help" || f.Name == "h" {
-				help = true
-				return
-			}
-			if e := c.Set(f.Name, f.Value.String()); e != nil && err == nil {
-				err = usageError("%s: --%s: %v", c.Command.Name, f.Name, e)
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-		if help {
-			cli.ShowSubcommandHelp(c)
-			return nil, errShownHelp
-		}
-		args = fs.Args()
-	}
-	return pos, nil
-}
-
 // lowLatencyGC trades memory for latency in the long-running servers: their
 // live heap is a few MiB and they allocate fast, so at the default GOGC the
 // collector runs hundreds of times a second, each time taking one of the
@@ -213,15 +185,4 @@ func lowLatencyGC(percent int) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(percent)
 	}
-}
-
-func hasFlag(cmd *cli.Command, name string) bool {
-	for _, f := range cmd.Flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"time"
 
+	"github.com/backworks/bw/api"
 	"github.com/backworks/bw/serve"
 	"github.com/urfave/cli/v2"
 )
@@ -18,7 +18,7 @@ func serveCommand() *cli.Command {
 		Usage:     "serve an API description, replaying recorded responses",
 		UsageText: "bw serve FILE [--listen ADDR] [--db PATH] [--latency none|recorded|DURATION] [--no-reload] [--tls-cert FILE --tls-key FILE | --tls-local]",
 		Description: `Serves FILE (bw's Backworks YAML, an original Backworks file or an OpenAPI 3
-document). With recordings (--db, or the file's recordings key) each request
+document; - reads it from standard input, once). With recordings (--db, or the file's recordings key) each request
 gets the best-matching recorded response; otherwise the documented example,
 the mock response, or an example generated from the schema. The Bw-Match
 response header says which. Requests are validated against the description.
@@ -27,17 +27,16 @@ version keeps serving. Admin endpoints: /__bw/health, /__bw/metrics,
 /__bw/config. SIGINT or SIGTERM lets in-flight requests finish.
 
 Without --listen, bw serve listens on the file's server host and port, else
-127.0.0.1:3000. The global --db only counts when given (here or before
-"serve"); the default ./bw.db is not replayed unless named.
+127.0.0.1:3000. Recordings: --db (or BW_DB) when given, else the file's
+recordings key, else ./bw.db if it exists.
 
 Examples:
-   bw infer > api.yaml && bw serve api.yaml --db bw.db
+   bw infer > api.yaml && bw serve api.yaml
    bw serve openapi.yaml --listen 127.0.0.1:4010 --latency 50ms
    curl -i http://127.0.0.1:3000/users/42`,
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (default: the file's server, else " + serve.DefaultListen + ")"},
-			&cli.StringFlag{Name: "db", Usage: "recordings `PATH` to replay (default: the file's recordings, if any)"},
 			&cli.StringFlag{Name: "latency", Value: "none", Usage: "delay answers: none, recorded (as long as the recording took) or a `DURATION` like 50ms"},
 			&cli.BoolFlag{Name: "no-reload", Usage: "do not reload FILE when it changes"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS (and HTTP/2) with this certificate `FILE` (PEM), with --tls-key"},
@@ -53,10 +52,7 @@ Examples:
 // them all before any work is done.
 func serveConfig(c *cli.Context) (serve.Config, error) {
 	var cfg serve.Config
-	args, err := interspersed(c)
-	if err != nil {
-		return cfg, err
-	}
+	args := c.Args().Slice()
 	if len(args) != 1 {
 		return cfg, usageError("serve: expected one FILE, got %d argument(s); e.g. bw serve api.yaml", len(args))
 	}
@@ -74,21 +70,24 @@ func serveConfig(c *cli.Context) (serve.Config, error) {
 		NoReload: c.Bool("no-reload"),
 		Logger:   logger(c),
 	}
+	if cfg.File == "-" {
+		// Standard input is read once: nothing to reload.
+		data, name, err := readInput(c, cfg.File)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Load = func(string) (*api.Doc, error) { return api.Parse(name, data) }
+		cfg.NoReload = true
+	}
 	if cfg.TLS, err = serveTLS(c); err != nil {
 		return cfg, err
 	}
-	// --db after "serve" is this command's flag; before it, the global one
-	// (which has a default that must not turn replay on by itself).
-	switch {
-	case c.IsSet("db"):
-		cfg.DB = c.String("db")
-	default:
-		for _, p := range c.Lineage()[1:] {
-			if p.IsSet("db") {
-				cfg.DB = p.String("db")
-				break
-			}
-		}
+	// A named recordings file wins over the one FILE names; the default
+	// ./bw.db is replayed only when FILE names none and it exists.
+	if c.IsSet("db") {
+		cfg.DB = dbPath(c)
+	} else {
+		cfg.FallbackDB = dbPath(c)
 	}
 	if !c.Bool("quiet") {
 		cfg.AccessLog = cfg.Logger
@@ -98,9 +97,6 @@ func serveConfig(c *cli.Context) (serve.Config, error) {
 
 func runServe(c *cli.Context) error {
 	cfg, err := serveConfig(c)
-	if errors.Is(err, errShownHelp) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,8 @@ func showCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "show",
 		Usage:     "print one exchange in full",
-		UsageText: "bw show ID\n\nExample:\n   bw show $(bw ls --json --limit 1 | jq -r .id)",
+		UsageText: "bw show ID [--json]\n\nExamples:\n   bw show $(bw ls --ids --limit 1)\n   bw show --json ID > exchange.json",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the exchange as one JSON object, bodies decoded (base64 when binary)"}},
 		Action: func(c *cli.Context) error {
 			if err := requireArgs(c, 1, "one exchange ID"); err != nil {
 				return err
@@ -41,6 +42,11 @@ func showCommand() *cli.Command {
 			ex, err := db.Get(id)
 			if err != nil {
 				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(showRecord(ex))
 			}
 			out := bufio.NewWriter(c.App.Writer)
 			writeExchange(out, ex)
@@ -97,19 +103,82 @@ func writeMessage(w io.Writer, h store.Header, b *store.Body) {
 	}
 }
 
+// showJSON is bw show --json: ls --json's fields, then both messages whole.
+type showJSON struct {
+	lsJSON
+	ServerAddr string      `json:"server_addr,omitempty"`
+	Request    messageJSON `json:"request"`
+	Response   messageJSON `json:"response"`
+}
+
+type messageJSON struct {
+	Method string       `json:"method,omitempty"`
+	URL    string       `json:"url,omitempty"`
+	Status int          `json:"status,omitempty"`
+	Reason string       `json:"reason,omitempty"`
+	Proto  string       `json:"proto"`
+	Header []headerJSON `json:"headers"`
+	Body   *bodyJSON    `json:"body,omitempty"`
+}
+
+type headerJSON struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// bodyJSON holds a body decoded from its content coding: as text when it is
+// UTF-8, else as base64.
+type bodyJSON struct {
+	Size      int64   `json:"size"`
+	Truncated bool    `json:"truncated,omitempty"`
+	Encoding  string  `json:"content_encoding,omitempty"`
+	Text      *string `json:"text,omitempty"`
+	Base64    []byte  `json:"base64,omitempty"`
+}
+
+func showRecord(ex *store.Exchange) showJSON {
+	r, s := &ex.Request, &ex.Response
+	return showJSON{
+		lsJSON:     lsRecord(ex),
+		ServerAddr: ex.ServerAddr,
+		Request:    messageJSON{Method: r.Method, URL: r.URL(), Proto: r.Proto, Header: headersJSON(r.Header), Body: bodyRecord(r.Header, &r.Body)},
+		Response:   messageJSON{Status: s.Status, Reason: s.Reason, Proto: s.Proto, Header: headersJSON(s.Header), Body: bodyRecord(s.Header, &s.Body)},
+	}
+}
+
+func headersJSON(h store.Header) []headerJSON {
+	out := make([]headerJSON, len(h))
+	for i, f := range h {
+		out[i] = headerJSON(f)
+	}
+	return out
+}
+
+func bodyRecord(h store.Header, b *store.Body) *bodyJSON {
+	if b.Size == 0 && len(b.Data) == 0 {
+		return nil
+	}
+	data, enc := decodedBody(h, b)
+	out := &bodyJSON{Size: b.Size, Truncated: b.Truncated, Encoding: enc}
+	if utf8.Valid(data) {
+		text := string(data)
+		out.Text = &text
+	} else {
+		out.Base64 = data
+	}
+	return out
+}
+
 // displayBody returns the body as a person wants to read it: decompressed,
 // JSON indented, binary as a short hex dump.
 func displayBody(h store.Header, b *store.Body) ([]byte, string) {
-	data := b.Data
 	var notes []string
 	if b.Truncated {
 		notes = append(notes, fmt.Sprintf("truncated: %d of %d bytes recorded", len(b.Data), b.Size))
 	}
-	if enc := strings.ToLower(h.Get("Content-Encoding")); enc != "" && b.Decoded == "" {
-		if dec, err := store.Decompress(enc, data, 64<<20); err == nil {
-			notes = append(notes, fmt.Sprintf("%s-encoded, %d bytes on the wire, shown decoded", enc, len(data)))
-			data = dec
-		}
+	data, enc := decodedBody(h, b)
+	if enc != "" && b.Decoded == "" {
+		notes = append(notes, fmt.Sprintf("%s-encoded, %d bytes on the wire, shown decoded", enc, len(b.Data)))
 	}
 	ct, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	if strings.HasSuffix(ct, "json") || json.Valid(data) {
@@ -130,4 +199,22 @@ func displayBody(h store.Header, b *store.Body) ([]byte, string) {
 		data = data[:maxShowBody]
 	}
 	return data, strings.Join(notes, "; ")
+}
+
+// decodedBody is the body without its content coding, and the coding it
+// was sent with: empty when none, or when it could not be decoded (then
+// the body is returned as recorded).
+func decodedBody(h store.Header, b *store.Body) ([]byte, string) {
+	if b.Decoded != "" {
+		return b.Data, b.Decoded
+	}
+	enc := strings.ToLower(h.Get("Content-Encoding"))
+	if enc == "" {
+		return b.Data, ""
+	}
+	dec, err := store.Decompress(enc, b.Data, 64<<20)
+	if err != nil {
+		return b.Data, ""
+	}
+	return dec, enc
 }

@@ -13,14 +13,15 @@ func validateCommand() *cli.Command {
 		Name:  "validate",
 		Usage: "check a Backworks YAML or OpenAPI file",
 		UsageText: "bw validate FILE\n\n" +
-			"Prints each problem as FILE:LINE:COL: message (warnings too) and exits 2 if any is an error.\n\n" +
-			"Examples:\n   bw validate api.yaml\n   bw validate openapi.json",
+			"Prints each problem as FILE:LINE:COL: message (warnings too) on stderr and exits 1 if any\n" +
+			"is an error, as linters do; 2 when FILE cannot be read. FILE - reads standard input.\n\n" +
+			"Examples:\n   bw validate api.yaml\n   bw infer | bw validate -",
 		Action: func(c *cli.Context) error {
 			if err := requireArgs(c, 1, "one FILE"); err != nil {
 				return err
 			}
 			file := c.Args().First()
-			doc, err := api.Load(file)
+			doc, err := loadAPI(c, file)
 			if err != nil {
 				var ps api.Problems
 				if !errors.As(err, &ps) {
@@ -29,24 +30,28 @@ func validateCommand() *cli.Command {
 				for _, p := range ps {
 					fmt.Fprintln(c.App.ErrWriter, p.Error())
 				}
-				return &invalidFile{file: file, errors: len(ps.Errors())}
+				// Wrapped: urfave/cli exits by itself for an error with
+				// ExitCode; main finds it with errors.As.
+				return fmt.Errorf("%w", &invalidFile{file: displayName(file), errors: len(ps.Errors())})
 			}
 			for _, w := range doc.Warnings {
 				fmt.Fprintln(c.App.ErrWriter, w.Error())
 			}
-			_, err = fmt.Fprintf(c.App.Writer, "%s: ok (%d endpoints)\n", file, len(doc.Endpoints))
+			_, err = fmt.Fprintf(c.App.Writer, "%s: ok (%d endpoints)\n", doc.File, len(doc.Endpoints))
 			return err
 		},
 	}
 }
 
 // invalidFile ends bw validate when the file has errors, each already
-// printed; main maps it to exit status 2 (bad input). It has no ExitCode
-// method: urfave/cli would call os.Exit itself for one.
+// printed: exit status 1, a check found problems.
 type invalidFile struct {
 	file   string
 	errors int
 }
+
+// ExitCode implements exitCoder.
+func (e *invalidFile) ExitCode() int { return 1 }
 
 func (e *invalidFile) Error() string {
 	if e.errors == 1 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,12 +25,12 @@ func TestValidateCommand(t *testing.T) {
 		{"openapi30-petstore.yaml", 0, false},
 		{"openapi31-conduit.yaml", 0, false},
 		{"openapi-json.json", 0, false},
-		{"runtime.yaml", 2, true},
-		{"semantic.yaml", 2, false},
-		{"schema-errors.yaml", 2, false},
-		{"malformed.yaml", 2, false},
-		{"swagger2.yaml", 2, false},
-		{"openapi-invalid.yaml", 2, false},
+		{"runtime.yaml", 1, true},
+		{"semantic.yaml", 1, false},
+		{"schema-errors.yaml", 1, false},
+		{"malformed.yaml", 1, false},
+		{"swagger2.yaml", 1, false},
+		{"openapi-invalid.yaml", 1, false},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			// Relative paths, as the golden files name them.
@@ -75,7 +76,8 @@ func TestValidateUsage(t *testing.T) {
 	}{
 		{[]string{"validate"}, "bw: validate: expected one FILE, got 0 argument(s)"},
 		{[]string{"validate", "a.yaml", "b.yaml"}, "bw: validate: expected one FILE, got 2 argument(s)"},
-		{[]string{"validate", filepath.Join(dir, "nope.yaml")}, "nope.yaml: cannot read: no such file or directory\nbw: validate: "},
+		// Unreadable input is exit 2, not a finding.
+		{[]string{"validate", filepath.Join(dir, "nope.yaml")}, "nope.yaml: no such file or directory\n"},
 	} {
 		code, out, errs := bw(t, tc.args...)
 		if code != 2 || out != "" || !strings.Contains(errs, tc.want) {
@@ -87,7 +89,18 @@ func TestValidateUsage(t *testing.T) {
 	os.WriteFile(bad, []byte("name: x\nendpoints:\n  users:\n    path: /users\n    rate_limit:\n      requests_per_minute: -1\n"), 0o644)
 	code, _, errs := bw(t, "validate", bad)
 	want := bad + ":6:28: endpoints.users.rate_limit.requests_per_minute: must be > 0 (got -1)\nbw: validate: " + bad + " has 1 error\n"
-	if code != 2 || errs != want {
+	// A finding is exit 1, as linters (Redocly, Spectral) do.
+	if code != 1 || errs != want {
 		t.Errorf("exit %d, stderr %q, want %q", code, errs, want)
+	}
+	// The same from standard input: problems located at <stdin>.
+	cmd := exec.Command(buildBW(t), "validate", "-")
+	cmd.Stdin = strings.NewReader("name: x\nendpoints:\n  users:\n    path: /users\n    rate_limit:\n      requests_per_minute: -1\n")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	want = "<stdin>:6:28: endpoints.users.rate_limit.requests_per_minute: must be > 0 (got -1)\nbw: validate: <stdin> has 1 error\n"
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || stderr.String() != want {
+		t.Errorf("validate -: %v, stderr %q, want exit 1 and %q", err, stderr.String(), want)
 	}
 }
