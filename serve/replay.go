@@ -181,15 +181,18 @@ var hopHeaders = map[string]bool{
 func recordedReply(ex *store.Exchange) *reply {
 	res := &ex.Response
 	rp := &reply{status: res.Status, id: ex.ID, delay: ex.Duration, match: ex.ID.String() + "; score="}
+	// Recordings imported by older versions may hold ":status" and the like:
+	// the status line, not headers to send.
+	header := res.Header.Regular()
 	var conn []string
-	for _, f := range res.Header {
+	for _, f := range header {
 		if strings.EqualFold(f.Name, "Connection") {
 			for v := range strings.SplitSeq(f.Value, ",") {
 				conn = append(conn, strings.ToLower(strings.TrimSpace(v)))
 			}
 		}
 	}
-	for _, f := range res.Header {
+	for _, f := range header {
 		n := strings.ToLower(f.Name)
 		if hopHeaders[n] || contains(conn, n) {
 			continue
