@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/backworks/bw/store"
 )
 
 // checker compares one live response with its recording, layer by layer.
@@ -93,6 +95,9 @@ func (c *checker) check(ctx context.Context, r *runner, j *job, live *liveResp) 
 	}
 	var hdrs []hdr
 	for _, f := range rec.Header {
+		if store.IsPseudoHeader(f.Name) {
+			continue // ":status" and the like: part of the status line
+		}
 		i := slices.IndexFunc(hdrs, func(h hdr) bool { return strings.EqualFold(h.name, f.Name) })
 		if i < 0 {
 			hdrs = append(hdrs, hdr{name: f.Name})

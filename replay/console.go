@@ -82,11 +82,11 @@ func (c *Console) Finish(s *Summary) error {
 		}
 	}
 	if s.Skipped > 0 {
-		fmt.Fprintln(c.w, "skipped:")
+		// One line per reason, most first: the reasons name their fix.
 		reasons := sortedKeys(s.SkipReasons)
 		sort.SliceStable(reasons, func(i, j int) bool { return s.SkipReasons[reasons[i]] > s.SkipReasons[reasons[j]] })
 		for _, r := range reasons {
-			fmt.Fprintf(c.w, "  %5d  %s\n", s.SkipReasons[r], r)
+			fmt.Fprintf(c.w, "%d skipped: %s\n", s.SkipReasons[r], r)
 		}
 	}
 	return c.w.Flush()

@@ -60,8 +60,12 @@
 // Writes are replayed only against a loopback target (127.0.0.0/8, ::1,
 // localhost) or with [Options.AllowWrites]; otherwise they, and the
 // requests that need what they hand out, are skipped. Recordings hold
-// redacted secrets: a header whose value holds one is not sent, unless
-// chaining supplies the live value; [Options.Header] supplies credentials.
+// redacted secrets, and a placeholder is never sent: a request that would
+// carry one (a header, a path segment, a query or form parameter, a JSON
+// field) is skipped, the reason saying where and how to supply it, unless
+// [Options.Header] (credentials) or chaining (a token a live response
+// handed out) replaces it. HTTP/2 pseudo-headers (":path", ":status") in
+// recordings are neither sent nor checked.
 //
 // # Memory
 //

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/backworks/bw/infer"
 	"github.com/backworks/bw/store"
 )
 
@@ -70,7 +71,7 @@ func (r *runner) learnRecordings(ctx context.Context) (*recNoise, int64, error) 
 	seen := newGenMap[uint64, uint64](seenEntries)
 	var n int64
 	err := r.db.Scan(ctx, r.opts.Filter.scanFilter(), func(ex *store.Exchange) error {
-		if !r.opts.Filter.Match(ex) {
+		if !r.selects(ex) {
 			return nil
 		}
 		n++
@@ -83,7 +84,7 @@ func (r *runner) learnRecordings(ctx context.Context) (*recNoise, int64, error) 
 		if ex.Error != "" || ex.Response.Status == 0 || ex.Response.Body.Truncated {
 			return nil
 		}
-		op, _, _ := r.operation(ex.Request.Method, ex.Request.Path)
+		op, _, _ := r.operation(ex)
 		h := fnv.New64a()
 		for _, s := range []string{ex.Request.Method, ex.Request.Path, ex.Request.RawQuery} {
 			h.Write([]byte(s))
@@ -104,7 +105,7 @@ func (r *runner) learnRecordings(ctx context.Context) (*recNoise, int64, error) 
 		hdrs := map[string][]string{}
 		for _, f := range ex.Response.Header {
 			name := strings.ToLower(f.Name)
-			if !ignoredHeaders[name] {
+			if !ignoredHeaders[name] && !store.IsPseudoHeader(name) {
 				hdrs[name] = append(hdrs[name], f.Value)
 			}
 		}
@@ -185,9 +186,9 @@ func hashOf(seed uint64, s string) uint64 {
 // operation names the operation of a recorded request and returns the
 // scope writes are ordered in: from the spec when it has the route, else
 // from the path with identifier-like segments replaced.
-func (r *runner) operation(method, path string) (op, scope string, rt *route) {
-	method = strings.ToUpper(method)
-	if r.spec != nil {
+func (r *runner) operation(ex *store.Exchange) (op, scope string, rt *route) {
+	method, path := strings.ToUpper(ex.Request.Method), ex.Request.Path
+	if r.spec != nil && (r.specHost == "" || infer.ServiceOf(&ex.Request) == r.specHost) {
 		if rt, _ = r.spec.find(method, path); rt != nil {
 			return method + " " + rt.template, rt.scope, rt
 		}

@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/backworks/bw/infer"
 	"github.com/backworks/bw/store"
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -40,6 +42,11 @@ type Options struct {
 	Concurrency int
 	// Filter selects the exchanges to replay; nil selects all.
 	Filter *Filter
+	// Host, when set, selects the exchanges of one service, named as bw
+	// infer names services (see [infer.ServiceOf]: lower case, no :80 or
+	// :443), on top of Filter; "" selects every host. [Services] counts
+	// what each would select; bw test picks the busiest by default.
+	Host string
 	// Spec is the OpenAPI document responses are validated against. When
 	// nil, the document bw infer would write for the recordings is used,
 	// unless NoSpec is set.
@@ -51,15 +58,19 @@ type Options struct {
 	// Noise adds and removes noise rules (see [Noise]).
 	Noise Noise
 	// Header supplies request headers, credentials above all, since
-	// recordings hold redacted values: a recorded header whose value holds
-	// a redacted placeholder is not sent unless Header or value chaining
-	// supplies the live value. A header the selected recordings never
-	// carry is added to every request. One they carry replaces the
+	// recordings hold redacted values. A header the selected recordings
+	// never carry is added to every request. One they carry replaces the
 	// recorded value in the requests that had it: all of them, or, when
 	// the recordings hold this very secret (the same placeholder), only
-	// those that sent it, so that a request recorded with another
-	// credential (a wrong one, to test a 401) goes without. "Host" sets
-	// the Host header of every request.
+	// those that sent it; a request recorded with another credential then
+	// goes without it when its recorded answer was 401 (the refusal is
+	// what it tests), and is skipped otherwise. "Host" sets the Host
+	// header of every request.
+	//
+	// A redacted placeholder is never sent: an exchange whose request
+	// would carry one (in a header, the path, the query or the body) that
+	// neither Header nor value chaining replaces is skipped, the reason
+	// saying where.
 	Header http.Header
 	// AllowWrites replays POST, PUT, PATCH, DELETE (every method but GET,
 	// HEAD, OPTIONS and TRACE) against a target that is not loopback;
@@ -134,6 +145,10 @@ type runner struct {
 	total    int64
 	learn    *learner // LearnNoise's state; nil for Run
 	userHdr  map[string]*userHeader
+	// specHost is the service an inferred spec describes: exchanges of
+	// other hosts are not checked against it, since its paths say nothing
+	// about theirs. "" when the spec applies to every exchange.
+	specHost string
 
 	// planner state
 	seq       uint64
@@ -167,6 +182,9 @@ func newRunner(ctx context.Context, db *store.DB, opts Options, learn bool) (*ru
 	rules, err := compileNoise(opts.Noise)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Host != "" {
+		opts.Host = infer.ServiceOf(&store.Request{Host: opts.Host})
 	}
 	r := &runner{
 		opts:      opts,
@@ -217,11 +235,17 @@ func newRunner(ctx context.Context, db *store.DB, opts Options, learn bool) (*ru
 	case opts.NoSpec || learn:
 		r.opts.SpecName = "none"
 	default:
-		doc, err := InferSpec(ctx, db, opts.Filter.scanFilter().Host)
+		host := opts.Host
+		if host == "" {
+			if h := opts.Filter.scanFilter().Host; h != "" {
+				host = infer.ServiceOf(&store.Request{Host: h})
+			}
+		}
+		doc, specHost, err := inferSpec(ctx, db, host)
 		if err != nil {
 			return nil, fmt.Errorf("%w; name a spec or turn the spec check off", err)
 		}
-		r.spec = newSpecIndex(doc)
+		r.spec, r.specHost = newSpecIndex(doc), specHost
 		r.opts.SpecName = "inferred from the recordings"
 	}
 	if r.recNoise, r.total, err = r.learnRecordings(ctx); err != nil {
@@ -244,6 +268,35 @@ func newRunner(ctx context.Context, db *store.DB, opts Options, learn bool) (*ru
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	r.client = &c
 	return r, nil
+}
+
+// selects reports whether the run replays ex.
+func (r *runner) selects(ex *store.Exchange) bool {
+	return r.opts.Filter.Match(ex) && (r.opts.Host == "" || infer.ServiceOf(&ex.Request) == r.opts.Host)
+}
+
+// Services counts the exchanges of db that f selects, by service as bw
+// infer names them (see [infer.ServiceOf]); [infer.Busiest] picks the one
+// bw infer would describe.
+func Services(ctx context.Context, db *store.DB, f *Filter) (map[string]int, error) {
+	counts := make(map[string]int)
+	err := db.Scan(ctx, f.scanFilter(), func(ex *store.Exchange) error {
+		if f.Match(ex) {
+			counts[infer.ServiceOf(&ex.Request)]++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the recordings: %w", err)
+	}
+	return counts, nil
+}
+
+// userReplaces reports whether Options.Header replaces a recorded header
+// (canonical name, value) in the request that carries it.
+func (r *runner) userReplaces(name, value string) bool {
+	uh := r.userHdr[name]
+	return uh != nil && (!uh.matched || value == uh.redacted)
 }
 
 // userHeader is a header of Options.Header and what the recordings say
@@ -274,7 +327,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	err := r.db.Scan(ctx, r.opts.Filter.scanFilter(), func(ex *store.Exchange) error {
-		if !r.opts.Filter.Match(ex) {
+		if !r.selects(ex) {
 			return nil
 		}
 		j := r.plan(ex)
@@ -382,7 +435,7 @@ func (r *runner) plan(ex *store.Exchange) *job {
 	j := &job{seq: r.seq, ex: ex, desc: req.Method + " " + req.Path, handle: &handle{done: make(chan struct{})}}
 	j.write = !safeMethod(req.Method)
 	var scopeKey string
-	j.op, scopeKey, j.route = r.operation(req.Method, req.Path)
+	j.op, scopeKey, j.route = r.operation(ex)
 	switch {
 	case ex.Error != "":
 		j.skip = "the recorded exchange failed upstream"
@@ -397,14 +450,28 @@ func (r *runner) plan(ex *store.Exchange) *job {
 	}
 	reqBody := decodeStored(req.Header, &req.Body)
 	j.reqMedia = reqBody.media
-	reqVals := requestValues(req, reqBody.data, reqBody.media)
+	reqVals := requestValues(r.sentHeaders(req), reqBody.data, reqBody.media)
+	fromSkipped := false
 	for v := range reqVals {
 		if p, ok := r.producers.get(v); ok {
 			j.subs = append(j.subs, sub{v, p})
-			if p.planSkipped && j.skip == "" {
-				j.skip = "it sends a value handed out by a skipped exchange"
+			fromSkipped = fromSkipped || p.planSkipped
+		}
+	}
+	if j.skip == "" && mayHoldPlaceholder(req) {
+		// Chained values stand in for the placeholders they replace (the
+		// live ones are checked again when the request is built). This
+		// comes first since its reason names the fix.
+		m := mapping{}
+		for _, s := range j.subs {
+			if !s.from.planSkipped && strings.Contains(s.value, store.RedactedPrefix) {
+				m[s.value] = liveValue{s: "live"}
 			}
 		}
+		j.skip = r.outgoing(j, m).skip
+	}
+	if j.skip == "" && fromSkipped {
+		j.skip = "it sends a value handed out by a skipped exchange"
 	}
 	j.rec = decodeStored(ex.Response.Header, &ex.Response.Body)
 	if ex.Response.Body.Truncated {
@@ -557,8 +624,13 @@ func (r *runner) exec(ctx context.Context, j *job) {
 			chained = chained || lv.s != s.value
 		}
 	}
-	req, err := r.request(ctx, j, m)
-	if err != nil {
+	req, skip, err := r.request(ctx, j, m)
+	switch {
+	case skip != "":
+		j.skipped, chained = true, false
+		res.Outcome, res.Reason = Skip, skip
+		return
+	case err != nil:
 		res.Outcome = Fail
 		res.Diffs = []Diff{{Layer: LayerTransport, Message: "transport: " + err.Error()}}
 		return
@@ -568,7 +640,7 @@ func (r *runner) exec(ctx context.Context, j *job) {
 	live := r.send(ctx, req)
 	var again *liveResp
 	if r.learn != nil && !j.write && live.err == nil {
-		if req2, err := r.request(ctx, j, m); err == nil {
+		if req2, _, err := r.request(ctx, j, m); err == nil && req2 != nil {
 			again = r.send(ctx, req2)
 		}
 	}
@@ -634,39 +706,42 @@ var hopHeaders = map[string]bool{
 	"te": true, "trailer": true, "upgrade": true, "expect": true,
 }
 
-// request builds the live request for j with recorded values replaced.
-func (r *runner) request(ctx context.Context, j *job, m mapping) (*http.Request, error) {
+// outgoing is a request as it would be sent, or why it will not be.
+type outgoing struct {
+	path  string // escaped
+	query string
+	body  []byte
+	head  http.Header
+	host  string // Options.Header's Host, if any
+	skip  string // where it would carry a redacted placeholder
+}
+
+// outgoing rewrites the recorded request of j with the live values of m
+// and the headers of Options.Header, leaving out what is not replayed.
+func (r *runner) outgoing(j *job, m mapping) *outgoing {
 	rq := &j.ex.Request
-	u := r.base + rewritePath(rq.Path, m)
-	if q := rewriteQuery(rq.RawQuery, m); q != "" {
-		u += "?" + q
-	}
-	data := rq.Body.Data
+	o := &outgoing{path: rewritePath(rq.Path, m), query: rewriteQuery(rq.RawQuery, m), body: rq.Body.Data,
+		head: make(http.Header, len(rq.Header)+len(r.userHdr)+1)}
 	coded := rq.Header.Get("Content-Encoding") != "" && rq.Body.Decoded == ""
-	if len(m) > 0 && len(data) > 0 && !coded {
+	if len(m) > 0 && len(o.body) > 0 && !coded {
 		switch {
 		case isJSONMedia(j.reqMedia):
-			data = rewriteJSON(data, m)
+			o.body = rewriteJSON(o.body, m)
 		case j.reqMedia == "application/x-www-form-urlencoded":
-			data = []byte(rewriteQuery(string(data), m))
+			o.body = []byte(rewriteQuery(string(o.body), m))
 		}
-	}
-	var rd io.Reader = http.NoBody
-	if len(data) > 0 {
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, rq.Method, u, rd)
-	if err != nil {
-		return nil, fmt.Errorf("build the request: %w", err)
 	}
 	var useUser map[string]bool
 	for _, f := range rq.Header {
+		if store.IsPseudoHeader(f.Name) {
+			continue // part of the HTTP/2 request line, not a header
+		}
 		name := http.CanonicalHeaderKey(f.Name)
 		ln := strings.ToLower(name)
 		if hopHeaders[ln] || ln == "content-encoding" && rq.Body.Decoded != "" {
 			continue
 		}
-		if uh := r.userHdr[name]; uh != nil && (!uh.matched || f.Value == uh.redacted) {
+		if r.userReplaces(name, f.Value) {
 			if useUser == nil {
 				useUser = make(map[string]bool, len(r.userHdr))
 			}
@@ -675,22 +750,87 @@ func (r *runner) request(ctx context.Context, j *job, m mapping) (*http.Request,
 		}
 		v := rewriteTokens(name, f.Value, m)
 		if strings.Contains(v, store.RedactedPrefix) {
-			continue // a redacted secret: Options.Header supplies the real one
+			switch {
+			case r.userHdr[name] == nil:
+				o.skipFor(fmt.Sprintf("%s was redacted at capture; pass --header '%s: ...'", name, name))
+			case j.ex.Response.Status == http.StatusUnauthorized:
+				// Recorded with a credential that was refused: sending
+				// none asks for the same refusal.
+			default:
+				o.skipFor(fmt.Sprintf("%s was recorded with another credential than --header gives", name))
+			}
+			continue
 		}
-		req.Header[name] = append(req.Header[name], v)
+		o.head[name] = append(o.head[name], v)
 	}
 	for k, uh := range r.userHdr {
 		switch {
 		case k == "Host":
-			req.Host = uh.values[0]
+			o.host = uh.values[0]
 		case !uh.seen || useUser[k]:
-			req.Header[k] = uh.values
+			o.head[k] = uh.values
 		}
+	}
+	if o.skip == "" {
+		o.skip = placeholderIn(o.path, o.query, o.body, j.reqMedia)
+	}
+	return o
+}
+
+func (o *outgoing) skipFor(reason string) {
+	if o.skip == "" {
+		o.skip = reason
+	}
+}
+
+// request builds the live request for j with recorded values replaced;
+// when it would carry a redacted placeholder, it returns why it is skipped
+// instead.
+func (r *runner) request(ctx context.Context, j *job, m mapping) (*http.Request, string, error) {
+	o := r.outgoing(j, m)
+	if o.skip != "" {
+		return nil, o.skip, nil
+	}
+	u := r.base + o.path
+	if o.query != "" {
+		u += "?" + o.query
+	}
+	var rd io.Reader = http.NoBody
+	if len(o.body) > 0 {
+		rd = bytes.NewReader(o.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, j.ex.Request.Method, u, rd)
+	if err != nil {
+		return nil, "", fmt.Errorf("build the request: %w", err)
+	}
+	req.Header = o.head
+	if o.host != "" {
+		req.Host = o.host
 	}
 	if _, ok := req.Header["User-Agent"]; !ok {
 		req.Header["User-Agent"] = []string{"bw-test"}
 	}
-	return req, nil
+	return req, "", nil
+}
+
+// sentHeaders returns req with only the headers whose recorded values are
+// sent (after chaining): not those Options.Header replaces, nor
+// pseudo-headers.
+func (r *runner) sentHeaders(req *store.Request) *store.Request {
+	keep := func(f store.Field) bool {
+		return !store.IsPseudoHeader(f.Name) && !r.userReplaces(http.CanonicalHeaderKey(f.Name), f.Value)
+	}
+	if !slices.ContainsFunc(req.Header, func(f store.Field) bool { return !keep(f) }) {
+		return req
+	}
+	c := *req
+	c.Header = make(store.Header, 0, len(req.Header))
+	for _, f := range req.Header {
+		if keep(f) {
+			c.Header = append(c.Header, f)
+		}
+	}
+	return &c
 }
 
 // send sends req and reads the whole response.

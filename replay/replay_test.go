@@ -335,10 +335,16 @@ func TestSafety(t *testing.T) {
 		t.Fatalf("with AllowWrites: %+v\n%s", s, describe(col.results))
 	}
 
-	// Without --header the redacted Authorization is not sent: 401s.
+	// Without --header the exchanges that need the redacted Authorization
+	// are skipped, not failed, and the reason names the fix.
+	fresh.seen = nil
 	col = runAgainst(t, db, fresh, replay.Options{})
-	if s := col.sum; s.Failed != 3 || s.ByLayer[replay.LayerStatus] != 3 {
+	const reason = "Authorization was redacted at capture; pass --header 'Authorization: ...'"
+	if s := col.sum; s.Skipped != 3 || s.Failed != 0 || s.SkipReasons[reason] != 3 {
 		t.Fatalf("without credentials: %+v\n%s", s, describe(col.results))
+	}
+	if len(fresh.seen) != 0 {
+		t.Fatalf("the service saw %v", fresh.seen)
 	}
 }
 
@@ -357,9 +363,20 @@ func TestRedactedNotSent(t *testing.T) {
 		client{t: t, base: base, hdr: http.Header{"Authorization": {"Bearer abc"}, "X-Api-Key": {"k1"}}}.do("GET", "/x", nil)
 	})
 	got = nil
-	runAgainst(t, db, h, replay.Options{NoSpec: true})
-	runAgainst(t, db, h, replay.Options{NoSpec: true, Header: http.Header{"Authorization": {"Bearer live"}}})
-	if want := []string{"|", "Bearer live|"}; !slices.Equal(got, want) {
+	for _, tc := range []struct {
+		hdr    http.Header
+		reason string
+	}{
+		{nil, "Authorization was redacted at capture; pass --header 'Authorization: ...'"},
+		{http.Header{"Authorization": {"Bearer live"}}, "X-Api-Key was redacted at capture; pass --header 'X-Api-Key: ...'"},
+		{http.Header{"Authorization": {"Bearer live"}, "X-Api-Key": {"k2"}}, ""},
+	} {
+		col := runAgainst(t, db, h, replay.Options{NoSpec: true, Header: tc.hdr})
+		if r := col.results[0]; r.Reason != tc.reason || (r.Outcome == replay.Skip) != (tc.reason != "") {
+			t.Errorf("with %v: %s %q, want skipped for %q", tc.hdr, r.Outcome, r.Reason, tc.reason)
+		}
+	}
+	if want := []string{"Bearer live|k2"}; !slices.Equal(got, want) {
 		t.Fatalf("service saw %q, want %q", got, want)
 	}
 }

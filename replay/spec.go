@@ -21,19 +21,25 @@ import (
 // recordings (of host, or of the busiest host when host is empty): the
 // spec responses are checked against when the user names none.
 func InferSpec(ctx context.Context, db *store.DB, host string) (*openapi3.T, error) {
+	doc, _, err := inferSpec(ctx, db, host)
+	return doc, err
+}
+
+// inferSpec is InferSpec that also returns the service it describes.
+func inferSpec(ctx context.Context, db *store.DB, host string) (*openapi3.T, string, error) {
 	a, err := infer.Infer(ctx, db, infer.Options{Host: host})
 	if err != nil {
-		return nil, err // "infer: ..." already
+		return nil, "", err // "infer: ..." already
 	}
 	data, err := a.OpenAPI("3.0", true)
 	if err != nil {
-		return nil, fmt.Errorf("infer the spec: %w", err)
+		return nil, "", fmt.Errorf("infer the spec: %w", err)
 	}
 	doc, err := openapi3.NewLoader().LoadFromData(data)
 	if err != nil {
-		return nil, fmt.Errorf("load the inferred spec: %w", err)
+		return nil, "", fmt.Errorf("load the inferred spec: %w", err)
 	}
-	return doc, nil
+	return doc, a.Host, nil
 }
 
 // specIndex finds the operation of a recorded request in a spec.

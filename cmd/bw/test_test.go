@@ -230,7 +230,7 @@ func TestTestCommandCredentials(t *testing.T) {
 	live.token = "t0ken"
 	srv := httptest.NewServer(live)
 	defer srv.Close()
-	if code, out, _ := bw(t, "--db", db, "test", "--target", srv.URL); code != 1 || !strings.Contains(out, "status 401, want 200") {
+	if code, out, _ := bw(t, "--db", db, "test", "--target", srv.URL); code != 0 || !strings.Contains(out, "10 skipped: Authorization was redacted at capture; pass --header 'Authorization: ...'") {
 		t.Fatalf("without --header: exit %d\n%s", code, out)
 	}
 	for _, r := range live.requested {
