@@ -1,7 +1,7 @@
 # bw's tasks. GNU make; only Go is needed for `make build` and `make test`.
 #
 #   make demo       record the sample API through bw capture and inspect it
-#   make test       go vet, staticcheck, go test -race
+#   make test       go mod tidy -diff, go vet, staticcheck, go test -race
 #   make bench      Go benchmarks (store, har, infer), the proxy and the serve benchmarks
 #   make bench-rss  a million requests through bw capture, RSS sampled (minutes)
 #   make eval       score bw infer with shared/eval: Prism upstream, bw capture, drive, infer, score
@@ -37,7 +37,7 @@ export DURATION
 # Helper programs the demo and benchmarks run, built into bin/.
 TOOLS := ./fixtures/sampleapi ./scripts/freeport ./bench/upstream ./bench/load ./bench/serveload
 
-.PHONY: build install tools demo test vet staticcheck redocly bench bench-go bench-proxy bench-serve bench-rss bench-deps eval eval-paired clean
+.PHONY: build install tools demo test tidy vet staticcheck redocly bench bench-go bench-proxy bench-serve bench-rss bench-deps eval eval-paired clean
 
 # bw version reports the commit (from git, when building in a checkout)
 # and when the binary was built.
@@ -79,7 +79,11 @@ REDOCLY_VERSION ?= 2.77.0
 redocly:
 	@command -v redocly >/dev/null 2>&1 || npm install -g --no-fund --no-audit @redocly/cli@$(REDOCLY_VERSION)
 
-test: vet staticcheck redocly
+# go.mod and go.sum list exactly what the code imports.
+tidy:
+	$(GO) mod tidy -diff
+
+test: tidy vet staticcheck redocly
 ifeq ($(RACE),)
 	@echo "note: cgo is off (no C compiler?), so go test runs without -race"
 endif
