@@ -27,7 +27,7 @@ func openCA(c *cli.Context) (*ca.CA, error) {
 func caCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "ca",
-		Usage: "the local certificate authority for HTTPS (bw serve --tls-local, bw capture --proxy)",
+		Usage: "the local certificate authority for HTTPS (bw serve --tls-local)",
 		UsageText: "bw ca [init|path|export] [--ca-dir DIR]\n\n" +
 			"Examples:\n   bw ca init\n   bw ca export > bw-ca.pem   # import into a trust store\n" +
 			"   curl --cacert \"$(bw ca path)\" https://127.0.0.1:3000/",

@@ -38,7 +38,7 @@ unless --no-redact is given. SIGINT or SIGTERM stops accepting, lets in-flight
 exchanges finish, and prints how many were recorded.
 
 Example:
-   bw --db api.db capture --upstream http://127.0.0.1:3000 --listen 127.0.0.1:8080
+   bw capture --upstream http://127.0.0.1:3000 --listen 127.0.0.1:8080
    curl http://127.0.0.1:8080/users/42`,
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
@@ -48,9 +48,6 @@ Example:
 			&cli.StringFlag{Name: "session", Usage: "`NAME` of this recording run, stored with each exchange"},
 			&cli.BoolFlag{Name: "no-redact", Usage: "store secrets (Authorization, cookies, API keys...) as they were sent"},
 			&cli.BoolFlag{Name: "preserve-host", Usage: "send the client's Host header upstream instead of the upstream's host"},
-			&cli.BoolFlag{Name: "proxy", Usage: "forward proxy mode (not implemented yet)"},
-			&cli.StringFlag{Name: "pcap", Usage: "read a pcap `FILE` (not implemented yet)"},
-			&cli.StringFlag{Name: "iface", Usage: "capture live on interface `IF` (not implemented yet)"},
 		},
 		Action: runCapture,
 	}
@@ -62,11 +59,6 @@ func captureConfig(c *cli.Context) (capture.Config, error) {
 	var cfg capture.Config
 	if c.NArg() > 0 {
 		return cfg, usageError("capture: unexpected argument %q; see 'bw capture --help'", c.Args().First())
-	}
-	for _, name := range []string{"proxy", "pcap", "iface"} {
-		if c.IsSet(name) {
-			return cfg, usageError("bw capture --%s is not implemented yet; use --upstream URL", name)
-		}
 	}
 	raw := c.String("upstream")
 	if raw == "" {

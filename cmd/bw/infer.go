@@ -22,9 +22,9 @@ func inferCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "yaml", Usage: "yaml (Backworks) or openapi"},
 			&cli.StringFlag{Name: "openapi-version", Value: "3.1", Usage: "3.0 or 3.1, with --format openapi"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (.json writes JSON) instead of stdout"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (.json writes JSON) instead of stdout (-)"},
 			&cli.StringFlag{Name: "host", Usage: "the service to infer when several were recorded"},
-			&cli.StringFlag{Name: "hints", Usage: "read infer.paths hints from `FILE` (a Backworks YAML file)"},
+			&cli.StringFlag{Name: "hints", Usage: "read infer.paths hints from `FILE` (a Backworks YAML file; - for stdin)"},
 			&cli.StringFlag{Name: "title", Usage: "the API's name (default: the host)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -48,7 +48,7 @@ func inferCommand() *cli.Command {
 				if f == "" {
 					continue
 				}
-				paths, err := readHints(f)
+				paths, err := readHints(c, f)
 				if err != nil {
 					return err
 				}
@@ -107,11 +107,11 @@ func existingOutput(out, format string) string {
 	return out
 }
 
-// readHints reads infer.paths from a Backworks YAML file.
-func readHints(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+// readHints reads infer.paths from a Backworks YAML file ("-": stdin).
+func readHints(c *cli.Context, path string) ([]string, error) {
+	data, name, err := readInput(c, path)
 	if err != nil {
-		return nil, fmt.Errorf("read hints: %w", err)
+		return nil, fmt.Errorf("hints: %w", err)
 	}
 	var doc struct {
 		Infer struct {
@@ -119,7 +119,7 @@ func readHints(path string) ([]string, error) {
 		} `yaml:"infer"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	return doc.Infer.Paths, nil
 }

@@ -64,10 +64,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "db", Value: "./bw.db", EnvVars: []string{"BW_DB"}, Usage: "recordings file"},
+			&cli.StringFlag{Name: "db", Value: "./bw.db", EnvVars: []string{"BW_DB"}, Usage: "recordings file `PATH`"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print debug logs"},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log `FORMAT` on stderr: text or json"},
 			&cli.BoolFlag{Name: "version", Usage: "print the version and exit"},
 		},
 		Before: func(c *cli.Context) error {
