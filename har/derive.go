@@ -19,10 +19,12 @@ import (
 // applied; Import builds it too and keeps in Meta only how the input entry
 // differs from it.
 
-// hints carry representation choices that the model does not hold: how a
-// body's text was written ("base64" or "text"; empty: decide by content).
+// hints carry what the model does not hold: how a body's text was written
+// ("base64" or "text"; empty: decide by content), and the pseudo-headers
+// that were among the headers.
 type hints struct {
-	reqEnc, resEnc string
+	reqEnc, resEnc       string
+	reqPseudo, resPseudo []pseudoField
 }
 
 func entryObject(ex *store.Exchange, h hints) object {
@@ -30,8 +32,8 @@ func entryObject(ex *store.Exchange, h hints) object {
 	e := object{
 		{"startedDateTime", formatTime(ex.Start)},
 		{"time", ms},
-		{"request", requestObject(ex, h.reqEnc)},
-		{"response", responseObject(ex, h.resEnc)},
+		{"request", requestObject(ex, h.reqEnc, h.reqPseudo)},
+		{"response", responseObject(ex, h.resEnc, h.resPseudo)},
 		{"cache", object{}},
 		{"timings", object{{"send", num(0)}, {"wait", ms}, {"receive", num(0)}}},
 	}
@@ -51,14 +53,14 @@ func entryObject(ex *store.Exchange, h hints) object {
 	return e
 }
 
-func requestObject(ex *store.Exchange, enc string) object {
+func requestObject(ex *store.Exchange, enc string, pseudo []pseudoField) object {
 	r := &ex.Request
 	o := object{
 		{"method", r.Method},
 		{"url", r.URL()},
 		{"httpVersion", r.Proto},
 		{"cookies", requestCookies(r.Header)},
-		{"headers", headerArray(r.Header)},
+		{"headers", withPseudo(headerArray(r.Header), pseudo)},
 		{"queryString", queryArray(r.RawQuery)},
 	}
 	b := &r.Body
@@ -82,7 +84,7 @@ func requestObject(ex *store.Exchange, enc string) object {
 	return o
 }
 
-func responseObject(ex *store.Exchange, enc string) object {
+func responseObject(ex *store.Exchange, enc string, pseudo []pseudoField) object {
 	s := &ex.Response
 	reason := s.Reason
 	if reason == "" {
@@ -106,7 +108,7 @@ func responseObject(ex *store.Exchange, enc string) object {
 		{"statusText", reason},
 		{"httpVersion", s.Proto},
 		{"cookies", responseCookies(s.Header)},
-		{"headers", headerArray(s.Header)},
+		{"headers", withPseudo(headerArray(s.Header), pseudo)},
 		{"content", c},
 		{"redirectURL", s.Header.Get("Location")},
 		{"headersSize", num(-1)},

@@ -19,11 +19,22 @@
 // URL), request line, headers in order with repeats, postData text as the
 // request body, response status, statusText, headers and content (base64
 // decoded when content.encoding is "base64") as the response body.
-// content.size is the body's Size. HAR bodies are stored decoded by the
-// tools that write them, so when a message has a Content-Encoding header the
-// body's Decoded field names that coding. A body whose text is missing while
-// content.size says it had bytes, or that is marked as cut short, is stored
-// Truncated.
+// content.size is the body's Size. A status of -1 (Playwright's "no
+// response") is stored as 0, and Playwright's "_failureText" as the
+// exchange's Error, like Chrome's "_error".
+//
+// HTTP/2 and HTTP/3 pseudo-headers (":authority", ":method", ":path",
+// ":scheme", ":status", ":protocol"), which browsers list among the
+// headers, are the request and status lines, not headers: they are left
+// out of the stored headers ([store.IsPseudoHeader]) and fill in what the
+// entry's URL, method or status lack (":authority" gives the host of a
+// URL without one when there is no Host header). Meta keeps them with
+// their places, so that an export lists them as the file did.
+//
+// HAR bodies are stored decoded by the tools that write them, so when a
+// message has a Content-Encoding header the body's Decoded field names that
+// coding. A body whose text is missing while content.size says it had
+// bytes, or that is marked as cut short, is stored Truncated.
 //
 // Everything else an entry holds (timings, cache, connection, cookies,
 // headersSize, bodySize, comments, custom "_" fields such as _initiator or

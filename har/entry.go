@@ -238,11 +238,13 @@ func parseEntry(v any) (*store.Exchange, hints, error) {
 	// Request.
 	r := &ex.Request
 	r.Method, _ = g.str(req, "request", "method", true)
-	if u, ok := g.str(req, "request", "url", true); ok {
+	u, ok := g.str(req, "request", "url", true)
+	if ok {
 		r.Scheme, r.Host, r.Path, r.RawQuery = splitURL(u)
 	}
 	r.Proto, _ = g.str(req, "request", "httpVersion", false)
-	r.Header = g.headers(req, "request")
+	r.Header, h.reqPseudo = splitPseudo(g.headers(req, "request"))
+	fillRequest(r, u, h.reqPseudo)
 	if pd := g.obj(req, "request", "postData", false); pd != nil {
 		data, hasText, enc := g.body(pd, "request.postData", "_encoding", "encoding")
 		b := &r.Body
@@ -262,12 +264,17 @@ func parseEntry(v any) (*store.Exchange, hints, error) {
 
 	// Response.
 	s := &ex.Response
-	if st, ok := g.int(res, "response", "status", true, 0, 999); ok {
+	// Playwright writes -1, HAR's "not available", for requests that got no
+	// response; Chrome writes 0.
+	if st, ok := g.int(res, "response", "status", true, -1, 999); ok && st > 0 {
 		s.Status = int(st)
 	}
 	s.Reason, _ = g.str(res, "response", "statusText", false)
 	s.Proto, _ = g.str(res, "response", "httpVersion", false)
-	s.Header = g.headers(res, "response")
+	s.Header, h.resPseudo = splitPseudo(g.headers(res, "response"))
+	if s.Status == 0 {
+		s.Status = pseudoStatus(h.resPseudo)
+	}
 	if c := g.obj(res, "response", "content", false); c != nil {
 		data, hasText, enc := g.body(c, "response.content", "encoding")
 		b := &s.Body
@@ -285,6 +292,8 @@ func parseEntry(v any) (*store.Exchange, hints, error) {
 	}
 	if e, ok := res["_error"].(string); ok {
 		ex.Error = e
+	} else if e, ok := res["_failureText"].(string); ok {
+		ex.Error = e // Playwright's name for it
 	}
 
 	if ip, ok := g.str(m, "", "serverIPAddress", false); ok && ip != "" {
@@ -383,6 +392,8 @@ func entryMeta(ex *store.Exchange, h hints, entry map[string]any, page, browser 
 	if h.resEnc != "" {
 		patch = setHint(patch, h.resEnc, "response", "content")
 	}
+	patch = setPseudo(patch, h.reqPseudo, "request")
+	patch = setPseudo(patch, h.resPseudo, "response")
 	if red != nil {
 		redactTree(patch, red)
 	}

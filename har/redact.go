@@ -25,6 +25,9 @@ func redactTree(v any, r *store.Redactor) {
 			case "queryString", "params":
 				redactPairs(c, r, store.IsSecretName)
 				continue
+			case keyPseudo:
+				redactPseudo(c, r)
+				continue
 			case "url", "redirectURL", "title":
 				if s, ok := c.(string); ok {
 					x[k] = redactURL(s, r)

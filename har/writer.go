@@ -91,6 +91,12 @@ func (w *Writer) entry(ex *store.Exchange) object {
 	if c := sub(hm.entry, "response", "content"); c != nil {
 		h.resEnc, _ = c[keyEnc].(string)
 	}
+	if c := sub(hm.entry, "request"); c != nil {
+		h.reqPseudo = readPseudo(c[keyPseudo])
+	}
+	if c := sub(hm.entry, "response"); c != nil {
+		h.resPseudo = readPseudo(c[keyPseudo])
+	}
 	e := entryObject(ex, h)
 	if hm.entry != nil {
 		e = apply(e, hm.entry)
