@@ -62,10 +62,9 @@ type Options struct {
 	// never carry is added to every request. One they carry replaces the
 	// recorded value in the requests that had it: all of them, or, when
 	// the recordings hold this very secret (the same placeholder), only
-	// those that sent it; a request recorded with another credential then
-	// goes without it when its recorded answer was 401 (the refusal is
-	// what it tests), and is skipped otherwise. "Host" sets the Host
-	// header of every request.
+	// those that sent it, and a request recorded with another credential
+	// (a wrong one, to test a 401) is skipped. "Host" sets the Host header
+	// of every request.
 	//
 	// A redacted placeholder is never sent: an exchange whose request
 	// would carry one (in a header, the path, the query or the body) that
@@ -750,13 +749,12 @@ func (r *runner) outgoing(j *job, m mapping) *outgoing {
 		}
 		v := rewriteTokens(name, f.Value, m)
 		if strings.Contains(v, store.RedactedPrefix) {
-			switch {
-			case r.userHdr[name] == nil:
+			if r.userHdr[name] == nil {
 				o.skipFor(fmt.Sprintf("%s was redacted at capture; pass --header '%s: ...'", name, name))
-			case j.ex.Response.Status == http.StatusUnauthorized:
-				// Recorded with a credential that was refused: sending
-				// none asks for the same refusal.
-			default:
+			} else {
+				// Sending none, or the given one, would test something
+				// else than what was recorded (a wrong token gets another
+				// 401 than a missing one).
 				o.skipFor(fmt.Sprintf("%s was recorded with another credential than --header gives", name))
 			}
 			continue
