@@ -10,9 +10,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
-	"github.com/backworks/bw/api"
+	"github.com/backworks/bw/infer"
 	"github.com/backworks/bw/replay"
 	"github.com/backworks/bw/store"
 	"github.com/urfave/cli/v2"
@@ -28,6 +29,24 @@ func (e *testFailed) Error() string {
 // ExitCode implements exitCoder.
 func (e *testFailed) ExitCode() int { return 1 }
 
+// noExchanges is returned when the flags select no exchange: exit status
+// 1, like a failed check, since a CI job testing nothing has not passed.
+type noExchanges struct {
+	db        string
+	selection []string // the flags that selected, as typed
+	hint      string
+}
+
+func (e *noExchanges) Error() string {
+	if len(e.selection) == 0 {
+		return fmt.Sprintf("no exchanges in %s; record with 'bw capture' or 'bw import' first", e.db)
+	}
+	return fmt.Sprintf("no exchange in %s matches %s%s", e.db, strings.Join(e.selection, " "), e.hint)
+}
+
+// ExitCode implements exitCoder.
+func (e *noExchanges) ExitCode() int { return 1 }
+
 // listFlag collects every value of a repeatable flag as given (no comma
 // splitting: filters use commas for alternatives). It must not have an
 // alias: urfave/cli copies a value to its aliases with Set, which would
@@ -41,15 +60,22 @@ func testCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "test",
 		Usage: "replay recorded requests against a service and check its responses (contract tests)",
-		UsageText: `bw test --target URL [--spec FILE] [--junit FILE] [--json FILE] [--filter EXPR]... [-j N]
-        [--header 'Name: value']... [--allow-writes] [--noise FILE] [--learn-noise]
+		UsageText: `bw test --target URL [--host HOST | --all-hosts] [--spec FILE] [--junit FILE] [--json FILE]
+        [--filter EXPR]... [-j N] [--header 'Name: value']... [--allow-writes] [--noise FILE] [--learn-noise]
 
 Each response is checked in layers: transport, status, content type, required headers,
 body shape against the recording, body against the spec (--spec FILE, else the one
 'bw infer' would write), values of stable fields. Values that change on their own
 (timestamps, UUIDs, Date, ETag, fields that differ between recordings of the same
 request) are compared by type and format. Ids handed out by one response are sent
-by later requests in place of the recorded ones. Exit status 1 when a check fails.
+by later requests in place of the recorded ones.
+
+One service is tested: the host with the most recorded exchanges (among those the
+filters select), as 'bw infer' picks it; bw says which on stderr when several were
+recorded. --host HOST tests another, --all-hosts all of them.
+
+Exit status: 0 when every exchange replayed passed, 1 when a check failed or nothing
+was selected, 2 on bad usage or input that cannot be read (recordings, spec, noise).
 
 --filter EXPR (repeatable; an exchange runs when it matches all):
    KEY=PATTERN or KEY!=PATTERN, KEY one of method, path, session, host, status, id;
@@ -62,31 +88,42 @@ Noise rules (--noise FILE, or test.noise in the --spec file):
        body: ['$.items[*].score', '!$.created_at']   # JSON paths; ! compares by value
        headers: [X-Cache, '!ETag']                   # names, * globs; ! compares by value
 
+Skipped exchanges are counted, never failed; the summary says why and what to do.
 Writes (POST, PUT, PATCH, DELETE) are replayed only against 127.0.0.0/8, ::1 and
-localhost, or with --allow-writes. Recorded secrets are redacted: a header holding
-one is not sent. --header supplies credentials: it replaces the header in the
-requests recorded with it (only those recorded with this very secret, when the
-recordings hold it, so a request recorded with a wrong token still goes without),
-and is added to every request when the recordings never carry that header.
+localhost, or with --allow-writes. Secrets were redacted at capture, and a redacted
+value is never sent: an exchange that needs one is skipped ("Authorization was
+redacted at capture; pass --header 'Authorization: ...'"), unless a token handed
+out by an earlier live response replaces it. --header supplies credentials: it
+replaces the header in the requests recorded with it (only those recorded with this
+very secret, when the recordings hold it; one recorded with another credential, a
+wrong one to test a 401, is skipped), and is added to every request when the
+recordings never carry that header. Secrets in the path, query or body cannot be
+supplied: those exchanges are skipped; record with --no-redact to replay them.
+
+'-' is stdout for --json and --junit (the rest of the output then goes to stderr,
+so stdout is only the report), and stdin for --spec and --noise.
 
 Examples:
    bw test --target http://127.0.0.1:3000
    bw test --target https://staging.example.com --allow-writes \
        --header "Authorization: Bearer $TOKEN" --junit report.xml
    bw test --target http://127.0.0.1:3000 --filter method=GET --filter 'path=/api/v1/users*'
+   bw test --target http://127.0.0.1:3000 --host api.example.com --json - | jq .summary
    bw test --target http://127.0.0.1:3000 --learn-noise --noise noise.yaml`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base `URL` of the service under test"},
-			&cli.StringFlag{Name: "spec", Usage: "check bodies against `FILE` (Backworks YAML or OpenAPI); its test.noise rules apply"},
+			&cli.StringFlag{Name: "host", Usage: "replay the exchanges recorded for `HOST` (host or host:port); default: the busiest host"},
+			&cli.BoolFlag{Name: "all-hosts", Usage: "replay the exchanges of every recorded host"},
+			&cli.StringFlag{Name: "spec", Usage: "check bodies against `FILE` (Backworks YAML or OpenAPI; - for stdin); its test.noise rules apply"},
 			&cli.BoolFlag{Name: "no-spec", Usage: "skip the spec check"},
-			&cli.StringFlag{Name: "junit", Usage: "write a JUnit XML report to `FILE`"},
-			&cli.StringFlag{Name: "json", Usage: "write a JSON report to `FILE`"},
+			&cli.StringFlag{Name: "junit", Usage: "write a JUnit XML report to `FILE` (- for stdout)"},
+			&cli.StringFlag{Name: "json", Usage: "write a JSON report to `FILE` (- for stdout)"},
 			&cli.GenericFlag{Name: "filter", Value: new(listFlag), Usage: "replay only exchanges matching `EXPR` (repeatable)"},
 			&cli.IntFlag{Name: "concurrency", Aliases: []string{"j"}, Value: replay.DefaultConcurrency, Usage: "requests in flight at once; 1 replays in capture order"},
 			&cli.StringFlag{Name: "order", Value: string(replay.OrderSession), Usage: "what keeps its recorded order: session (writes are barriers in a session), collection, or strict"},
 			&cli.GenericFlag{Name: "header", Value: new(listFlag), Usage: "send `'Name: value'` in place of the recorded (redacted) header, or in every request if none was recorded (repeatable)"},
 			&cli.BoolFlag{Name: "allow-writes", Usage: "replay POST, PUT, PATCH, DELETE against a target that is not loopback"},
-			&cli.StringFlag{Name: "noise", Usage: "read noise rules from `FILE`; with --learn-noise, add the learned rules to it"},
+			&cli.StringFlag{Name: "noise", Usage: "read noise rules from `FILE` (- for stdin); with --learn-noise, add the learned rules to it"},
 			&cli.BoolFlag{Name: "learn-noise", Usage: "ask the target each read twice and print (or, with --noise, save) what changed on its own"},
 			&cli.DurationFlag{Name: "timeout", Value: replay.DefaultTimeout, Usage: "per request"},
 		},
@@ -103,14 +140,14 @@ func runTest(c *cli.Context) error {
 		return err
 	}
 	learn := c.Bool("learn-noise")
-	if !learn && c.String("noise") != "" {
-		data, err := os.ReadFile(c.String("noise"))
+	if p := c.String("noise"); !learn && p != "" {
+		data, name, err := readInput(c, p)
 		if err != nil {
-			return fmt.Errorf("read noise rules: %w", err)
+			return fmt.Errorf("noise rules: %w", err)
 		}
 		n, err := replay.ParseNoise(data)
 		if err != nil {
-			return fmt.Errorf("%s: %w", c.String("noise"), err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		opts.Noise = opts.Noise.Merge(n)
 	}
@@ -120,6 +157,12 @@ func runTest(c *cli.Context) error {
 		return err
 	}
 	defer db.Close()
+	if err := selectHost(c, db, &opts); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return errors.New("interrupted")
+		}
+		return err
+	}
 	if bar := newProgress(c, "replaying", -1); bar != nil {
 		opts.Progress = func(done, _ int64) { bar.Set64(done) }
 		defer bar.Clear()
@@ -128,7 +171,13 @@ func runTest(c *cli.Context) error {
 		return learnNoise(c, db, opts)
 	}
 
-	console := replay.NewConsole(c.App.Writer)
+	// A report on stdout is all stdout carries, so that it can be piped
+	// to a parser; the console report goes to stderr then.
+	consoleOut := c.App.Writer
+	if c.String("json") == "-" || c.String("junit") == "-" {
+		consoleOut = c.App.ErrWriter
+	}
+	console := replay.NewConsole(consoleOut)
 	console.Verbose, console.Quiet = c.Bool("verbose"), c.Bool("quiet")
 	opts.Reporters = []replay.Reporter{console}
 	var outputs []*reportFile
@@ -137,13 +186,23 @@ func runTest(c *cli.Context) error {
 			o.abort()
 		}
 	}()
-	if p := c.String("junit"); p != "" {
+	output := func(p string) (io.Writer, error) {
+		if p == "-" {
+			return c.App.Writer, nil
+		}
 		f, err := createReport(p)
+		if err != nil {
+			return nil, err
+		}
+		outputs = append(outputs, f)
+		return f.w, nil
+	}
+	if p := c.String("junit"); p != "" {
+		w, err := output(p)
 		if err != nil {
 			return err
 		}
-		outputs = append(outputs, f)
-		j, err := replay.NewJUnit(f.w, "bw test "+opts.Target.String())
+		j, err := replay.NewJUnit(w, "bw test "+opts.Target.String())
 		if err != nil {
 			return err
 		}
@@ -151,12 +210,11 @@ func runTest(c *cli.Context) error {
 		opts.Reporters = append(opts.Reporters, j)
 	}
 	if p := c.String("json"); p != "" {
-		f, err := createReport(p)
+		w, err := output(p)
 		if err != nil {
 			return err
 		}
-		outputs = append(outputs, f)
-		opts.Reporters = append(opts.Reporters, replay.NewJSON(f.w))
+		opts.Reporters = append(opts.Reporters, replay.NewJSON(w))
 	}
 
 	sum, err := replay.Run(c.Context, db, opts)
@@ -190,8 +248,18 @@ func testOptions(c *cli.Context) (replay.Options, error) {
 		return opts, usageError("test: --target URL is required, e.g. --target http://127.0.0.1:3000")
 	case c.IsSet("spec") && c.Bool("no-spec"):
 		return opts, usageError("test: --spec and --no-spec contradict each other; drop one")
+	case c.IsSet("host") && c.Bool("all-hosts"):
+		return opts, usageError("test: --host and --all-hosts contradict each other; drop one")
+	case c.IsSet("host") && strings.TrimSpace(c.String("host")) == "":
+		return opts, usageError("test: --host needs a host, e.g. --host api.example.com")
 	case learn && (c.IsSet("junit") || c.IsSet("json")):
 		return opts, usageError("test: --learn-noise prints noise rules, not test reports; drop --junit/--json or run without --learn-noise")
+	case c.String("json") == "-" && c.String("junit") == "-":
+		return opts, usageError("test: --json - and --junit - both write to stdout; give one of them a file")
+	case learn && c.String("noise") == "-":
+		return opts, usageError("test: --learn-noise --noise - has no file to add the rules to; drop --noise to print them to stdout")
+	case c.String("spec") == "-" && c.String("noise") == "-":
+		return opts, usageError("test: --spec - and --noise - both read stdin; give one of them a file")
 	case c.Int("concurrency") < 1:
 		return opts, usageError("test: -j must be at least 1 (got %d)", c.Int("concurrency"))
 	case c.Duration("timeout") <= 0:
@@ -229,17 +297,86 @@ func testOptions(c *cli.Context) (replay.Options, error) {
 	opts.NoSpec = c.Bool("no-spec")
 	opts.Logger = logger(c)
 	if p := c.String("spec"); p != "" {
-		doc, err := api.Load(p)
+		doc, err := loadAPI(c, p)
 		if err != nil {
 			return opts, err
 		}
 		if doc.OpenAPI == nil {
-			return opts, fmt.Errorf("%s: no OpenAPI document could be made of it", p)
+			return opts, fmt.Errorf("%s: no OpenAPI document could be made of it", displayName(p))
 		}
-		opts.Spec, opts.SpecName = doc.OpenAPI, p
+		opts.Spec, opts.SpecName = doc.OpenAPI, displayName(p)
 		opts.Noise = replay.Noise{Body: doc.Test.NoiseBody, Headers: doc.Test.NoiseHeaders}
 	}
 	return opts, nil
+}
+
+// selectHost sets opts.Host to the service --host names, or to the busiest
+// (the one bw infer describes) unless --all-hosts, and fails when the
+// selection is empty.
+func selectHost(c *cli.Context, db *store.DB, opts *replay.Options) error {
+	counts, err := replay.Services(c.Context, db, opts.Filter)
+	if err != nil {
+		return err
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	none := &noExchanges{db: db.Path()}
+	for _, f := range *c.Generic("filter").(*listFlag) {
+		none.selection = append(none.selection, "--filter "+shellWord(f))
+	}
+	switch {
+	case c.IsSet("host"):
+		opts.Host = infer.ServiceOf(&store.Request{Host: strings.TrimSpace(c.String("host"))})
+		if counts[opts.Host] == 0 {
+			none.selection = append(none.selection, "--host "+shellWord(c.String("host")))
+			if len(counts) > 0 {
+				none.hint = "; hosts recorded: " + busiestFirst(counts, 5)
+			}
+			return fmt.Errorf("%w", none) // wrapped: see testFailed
+		}
+	case total == 0:
+		return fmt.Errorf("%w", none)
+	case c.Bool("all-hosts"):
+	default:
+		opts.Host = infer.Busiest(counts)
+		if len(counts) > 1 && !c.Bool("quiet") {
+			fmt.Fprintf(c.App.ErrWriter, "testing %s (%d of %d exchanges; --host to pick another, --all-hosts for all)\n",
+				opts.Host, counts[opts.Host], total)
+		}
+	}
+	return nil
+}
+
+// busiestFirst lists at most max services, those with the most exchanges
+// first.
+func busiestFirst(counts map[string]int, max int) string {
+	names := make([]string, 0, len(counts))
+	for h := range counts {
+		names = append(names, h)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if d := counts[b] - counts[a]; d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	more := ""
+	if len(names) > max {
+		more = fmt.Sprintf(" and %d more", len(names)-max)
+		names = names[:max]
+	}
+	return strings.Join(names, ", ") + more
+}
+
+// shellWord quotes s for a shell when it needs it, so that a message
+// shows the flags as they can be typed again.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/@%+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // learnNoise runs --learn-noise: the learned rules go to stdout as YAML,

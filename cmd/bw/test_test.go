@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -295,6 +296,11 @@ func TestTestCommandUsage(t *testing.T) {
 		{[]string{"test", "--target", "http://x", "--order", "random"}, "--order must be session, collection or strict"},
 		{[]string{"test", "--target", "http://x", "--spec", "a.yaml", "--no-spec"}, "--spec and --no-spec contradict"},
 		{[]string{"test", "--target", "http://x", "--learn-noise", "--junit", "r.xml"}, "--learn-noise prints noise rules"},
+		{[]string{"test", "--target", "http://x", "--host", "a.test", "--all-hosts"}, "--host and --all-hosts contradict each other"},
+		{[]string{"test", "--target", "http://x", "--host", ""}, "--host needs a host"},
+		{[]string{"test", "--target", "http://x", "--json", "-", "--junit", "-"}, "--json - and --junit - both write to stdout"},
+		{[]string{"test", "--target", "http://x", "--spec", "-", "--noise", "-"}, "--spec - and --noise - both read stdin"},
+		{[]string{"test", "--target", "http://x", "--learn-noise", "--noise", "-"}, "--learn-noise --noise - has no file"},
 		{[]string{"test", "--target", "http://x", "--noise", bad}, "bad.yaml: noise body[0]: bad JSON path"},
 		{[]string{"test", "--target", "http://x", "--spec", filepath.Join(t.TempDir(), "none.yaml")}, "none.yaml"},
 	} {
@@ -357,5 +363,340 @@ func TestTestAgainstServe(t *testing.T) {
 	}
 	if !strings.Contains(out, "bw test: 10 passed, 0 failed, 0 skipped of 10 exchanges") {
 		t.Fatalf("%s", out)
+	}
+}
+
+// writeExchanges writes exchanges to a new recordings file as given (no
+// redaction: they hold what the test wants them to hold).
+func writeExchanges(t *testing.T, path string, exs ...*store.Exchange) {
+	t.Helper()
+	db, err := store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := db.NewWriter(store.WriterOptions{NoRedact: true})
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i, ex := range exs {
+		ex.Start, ex.Source = t0.Add(time.Duration(i)*time.Second), store.SourceProxy
+		ex.Request.Scheme, ex.Request.Proto, ex.Response.Proto = "http", "HTTP/1.1", "HTTP/1.1"
+		if err := w.Write(context.Background(), ex); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jsonExchange is a GET of path on host answered with body.
+func jsonExchange(host, path, body string) *store.Exchange {
+	return &store.Exchange{
+		Request: store.Request{Method: "GET", Host: host, Path: path},
+		Response: store.Response{Status: 200, Header: store.Header{{Name: "Content-Type", Value: "application/json"}},
+			Body: store.Body{Data: []byte(body), Size: int64(len(body))}},
+	}
+}
+
+// jsonReport is what the tests read of a --json report.
+type jsonReport struct {
+	Results []struct {
+		Method, Path, Outcome, Reason string
+	}
+	Summary struct {
+		Total, Passed, Failed, Skipped int
+		SkipReasons                    map[string]int `json:"skip_reasons"`
+	}
+}
+
+func parseReport(t *testing.T, data string) jsonReport {
+	t.Helper()
+	var r jsonReport
+	if err := json.Unmarshal([]byte(data), &r); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, data)
+	}
+	return r
+}
+
+// TestTestCommandHosts: of two hosts recorded, the busiest is tested and
+// stderr says so; --host picks the other, --all-hosts both; --json -
+// leaves stdout to the report.
+func TestTestCommandHosts(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "bw.db")
+	writeExchanges(t, db,
+		jsonExchange("api.test", "/users/1", `{"id":1}`),
+		jsonExchange("api.test:80", "/users/2", `{"id":2}`),
+		jsonExchange("auth.test", "/keys", `{"keys":[]}`),
+		jsonExchange("API.test", "/users/3", `{"id":3}`),
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/keys" {
+			io.WriteString(w, `{"keys":[]}`)
+			return
+		}
+		fmt.Fprintf(w, `{"id":%s}`, strings.TrimPrefix(r.URL.Path, "/users/"))
+	}))
+	defer srv.Close()
+
+	for _, tc := range []struct {
+		flags  []string
+		paths  string
+		stderr string
+	}{
+		{nil, "/users/1 /users/2 /users/3", "testing api.test (3 of 4 exchanges; --host to pick another, --all-hosts for all)\n"},
+		{[]string{"--host", "AUTH.test:80"}, "/keys", ""},
+		{[]string{"--all-hosts"}, "/keys /users/1 /users/2 /users/3", ""},
+		{[]string{"--filter", "path=/keys"}, "/keys", ""}, // the busiest of what the filter selects
+		{[]string{"-q"}, "/users/1 /users/2 /users/3", ""},
+	} {
+		args := append([]string{"--db", db, "test", "--target", srv.URL, "--json", "-"}, tc.flags...)
+		code, out, errs := bw(t, args...)
+		rep := parseReport(t, out)
+		var paths []string
+		for _, r := range rep.Results {
+			paths = append(paths, r.Path)
+		}
+		slices.Sort(paths)
+		if code != 0 || strings.Join(paths, " ") != tc.paths || rep.Summary.Passed != len(paths) {
+			t.Errorf("%v: exit %d, tested %v, want %s; stderr:\n%s", tc.flags, code, paths, tc.paths, errs)
+		}
+		// The console report goes to stderr, after what bw says about hosts.
+		summary := fmt.Sprintf("bw test: %d passed, 0 failed, 0 skipped of %d exchanges against %s", len(paths), len(paths), srv.URL)
+		quiet := slices.Contains(tc.flags, "-q")
+		if !strings.HasPrefix(errs, tc.stderr) || strings.Contains(errs, summary) == quiet {
+			t.Errorf("%v: stderr %q, want %q then the summary", tc.flags, errs, tc.stderr)
+		}
+	}
+}
+
+// TestTestCommandNothingSelected: a run that would test nothing fails
+// (exit 1) with one line naming what selected and the recordings file.
+func TestTestCommandNothingSelected(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "bw.db")
+	writeExchanges(t, db, jsonExchange("a.test", "/a", `{}`), jsonExchange("a.test", "/b", `{}`), jsonExchange("b.test", "/c", `{}`))
+	empty := filepath.Join(dir, "empty.db")
+	writeExchanges(t, empty)
+	for _, tc := range []struct {
+		db   string
+		args []string
+		want string
+	}{
+		{db, []string{"--filter", "method=PATCH"}, "no exchange in " + db + " matches --filter method=PATCH"},
+		{db, []string{"--filter", "method=PATCH", "--host", "a.test"}, "no exchange in " + db + " matches --filter method=PATCH --host a.test"},
+		{db, []string{"--filter", "path=/a*", "--host", "x.test"}, "no exchange in " + db + " matches --filter 'path=/a*' --host x.test; hosts recorded: a.test"},
+		{db, []string{"--host", "x.test"}, "no exchange in " + db + " matches --host x.test; hosts recorded: a.test, b.test"},
+		{db, []string{"--all-hosts", "--filter", "status=5*"}, "no exchange in " + db + " matches --filter 'status=5*'"},
+		{empty, nil, "no exchanges in " + empty + "; record with 'bw capture' or 'bw import' first"},
+	} {
+		code, out, errs := bw(t, append([]string{"--db", tc.db, "test", "--target", "http://127.0.0.1:9"}, tc.args...)...)
+		if code != 1 || errs != "bw: "+tc.want+"\n" || out != "" {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want %q", tc.args, code, errs, out, tc.want)
+		}
+	}
+}
+
+// secrets is a service that wants a token and a password, and logs what
+// it received so that the test can see no placeholder reached it.
+type secrets struct {
+	mu       sync.Mutex
+	received []string
+}
+
+func (s *secrets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var dump strings.Builder
+	fmt.Fprintf(&dump, "%s %s\n", r.Method, r.RequestURI)
+	r.Header.Write(&dump)
+	dump.Write(body)
+	s.mu.Lock()
+	s.received = append(s.received, dump.String())
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case r.URL.Path == "/me" && r.Header.Get("Authorization") != "Bearer t0ken":
+		w.WriteHeader(401)
+		io.WriteString(w, `{"error":"unauthorized"}`)
+	case r.URL.Path == "/login" && !strings.Contains(string(body), `"password":"pw"`):
+		w.WriteHeader(422)
+		io.WriteString(w, `{"error":"password"}`)
+	default:
+		io.WriteString(w, `{"ok":true}`)
+	}
+}
+
+// recordSecrets records, through a capture proxy (which redacts), a
+// request with a token, one with an API key in the query, one with a
+// password in a JSON body and one with nothing secret; then adds one
+// whose path holds a placeholder, as a chained redacted value leaves it.
+func recordSecrets(t *testing.T) string {
+	t.Helper()
+	up := httptest.NewServer(new(secrets))
+	defer up.Close()
+	path := filepath.Join(t.TempDir(), "bw.db")
+	db, err := store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := db.NewWriter(store.WriterOptions{})
+	u, _ := url.Parse(up.URL)
+	p, err := capture.New(capture.Config{Upstream: u, Listen: "127.0.0.1:0"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct{ method, path, auth, body string }{
+		{"GET", "/me", "Bearer t0ken", ""},
+		{"GET", "/search?q=fig&api_key=k3y", "", ""},
+		{"POST", "/login", "", `{"user":"ann","password":"pw"}`},
+		{"GET", "/health", "", ""},
+	} {
+		req, _ := http.NewRequest(r.method, "http://"+p.Addr()+r.path, strings.NewReader(r.body))
+		if r.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if r.auth != "" {
+			req.Header.Set("Authorization", r.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	host := p.Addr() // the host clients addressed, as recorded
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ex := jsonExchange(host, "/sessions/"+store.RedactedPrefix+"0123456789ab", `{"ok":true}`)
+	ex.Start, ex.Source, ex.Request.Scheme = time.Now(), store.SourceProxy, "http"
+	if err := w.Write(context.Background(), ex); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestTestCommandRedacted: exchanges that need a secret redacted at
+// capture are skipped, not failed, with the fix in the summary and the
+// reports; no placeholder reaches the service; --header brings the
+// token-bearing exchange back.
+func TestTestCommandRedacted(t *testing.T) {
+	db := recordSecrets(t)
+	live := new(secrets)
+	srv := httptest.NewServer(live)
+	defer srv.Close()
+	auth := "Authorization was redacted at capture; pass --header 'Authorization: ...'"
+	query := "query parameter api_key was redacted at capture; re-record with --no-redact to replay it"
+	body := "body field $.password was redacted at capture; re-record with --no-redact to replay it"
+	path := "the path holds a value redacted at capture; re-record with --no-redact to replay it"
+
+	code, out, errs := bw(t, "--db", db, "test", "--target", srv.URL, "--junit", "-")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, errs)
+	}
+	for _, want := range []string{"bw test: 1 passed, 0 failed, 4 skipped of 5 exchanges", "1 skipped: " + auth + "\n",
+		"1 skipped: " + query + "\n", "1 skipped: " + body + "\n", "1 skipped: " + path + "\n"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	var suites struct {
+		Skipped int `xml:"skipped,attr"`
+		Suite   []struct {
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Skipped *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"skipped"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal([]byte(out), &suites); err != nil || suites.Skipped != 4 || len(suites.Suite) != 1 {
+		t.Fatalf("stdout is not the JUnit report: %v %+v\n%s", err, suites, out)
+	}
+	reasons := map[string]bool{}
+	for _, c := range suites.Suite[0].Cases {
+		if c.Skipped != nil {
+			reasons[c.Skipped.Message] = true
+		}
+	}
+	if !reasons[auth] || !reasons[query] || !reasons[body] || !reasons[path] {
+		t.Errorf("junit skip messages %v", reasons)
+	}
+
+	code, out, errs = bw(t, "--db", db, "test", "--target", srv.URL, "--header", "Authorization: Bearer t0ken", "--json", "-")
+	rep := parseReport(t, out)
+	if code != 0 || rep.Summary.Passed != 2 || rep.Summary.Skipped != 3 || rep.Summary.SkipReasons[auth] != 0 || rep.Summary.SkipReasons[body] != 1 {
+		t.Fatalf("with --header: exit %d %+v\n%s", code, rep.Summary, errs)
+	}
+	for _, r := range rep.Results {
+		if r.Path == "/me" && r.Outcome != "pass" || r.Path == "/login" && (r.Outcome != "skip" || r.Reason != body) {
+			t.Errorf("%+v", r)
+		}
+	}
+
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	if len(live.received) != 1+2 {
+		t.Errorf("the service got %d requests, want 3: %q", len(live.received), live.received)
+	}
+	for _, r := range live.received {
+		if strings.Contains(r, "redacted") {
+			t.Errorf("a placeholder was sent:\n%s", r)
+		}
+	}
+}
+
+// TestTestCommandStdio: --spec - and --noise - read stdin (through the
+// real binary, whose stdin the test controls).
+func TestTestCommandStdio(t *testing.T) {
+	bin := buildBW(t)
+	var mu sync.Mutex
+	hits := 0
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		n := hits
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"views": %d, "name": "page"}`, n)
+	})
+	db := recordNotes(t, h, "")
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	spec := filepath.Join(t.TempDir(), "api.yaml")
+	if code, _, errs := bw(t, "--db", db, "infer", "-o", spec); code != 0 {
+		t.Fatalf("infer: %s", errs)
+	}
+	specData, _ := os.ReadFile(spec)
+	for _, tc := range []struct {
+		stdin  string
+		args   []string
+		code   int
+		stdout string
+	}{
+		{"test:\n  noise:\n    body: [$.views]\n", []string{"--noise", "-", "--no-spec"}, 0, "spec: none\n"},
+		{"", []string{"--no-spec"}, 1, "FAIL "},
+		{string(specData), []string{"--spec", "-"}, 1, "spec: <stdin>\n"}, // views differ: no noise rule
+	} {
+		cmd := exec.Command(bin, append([]string{"--db", db, "test", "--target", srv.URL}, tc.args...)...)
+		cmd.Stdin = strings.NewReader(tc.stdin)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Run()
+		if code := cmd.ProcessState.ExitCode(); code != tc.code || !strings.Contains(stdout.String(), tc.stdout) {
+			t.Errorf("%v: exit %d, want %d; stderr %q\n%s", tc.args, code, tc.code, stderr.String(), stdout.String())
+		}
 	}
 }
