@@ -33,6 +33,7 @@ func (st *site) answer(w *responseWriter, r *http.Request, op *operation, params
 			encoding:    r.Header.Get("Content-Encoding"),
 			body:        body,
 			params:      params,
+			credentials: credentialHeaders(liveFields(r.Header)),
 		})
 		rp, score = op.recs.find(sh, &st.srv.seqs)
 	}

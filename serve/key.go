@@ -6,6 +6,8 @@ import (
 	"errors"
 	"hash/maphash"
 	"io"
+	"iter"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -23,10 +25,17 @@ func hashBytes(b []byte) uint64 { return maphash.Bytes(hashSeed, b) }
 func hashString(s string) uint64 { return maphash.String(hashSeed, s) }
 
 // shape is what the replay knows about a request: the exact key (method,
-// path, sorted query, canonical body) and a set of features (path
-// parameters, query pairs, JSON body fields) for scoring near matches.
+// path, sorted query, canonical body, credentials), the same key with only
+// which credentials were sent, and a set of features (path parameters,
+// query pairs, JSON body fields, credentials) for scoring near matches.
+//
+// Credentials are part of the key because a service answers the same
+// request differently without them (401) or with another one; a client
+// whose token was never recorded still walks the recorded sequence of
+// requests that carried one (the loose key).
 type shape struct {
 	exact uint64
+	loose uint64
 	feats []uint64 // sorted, without duplicates
 }
 
@@ -51,6 +60,42 @@ type reqParts struct {
 	contentType, encoding  string // Content-Type, Content-Encoding of body
 	body                   []byte
 	params                 []param
+	credentials            store.Header // the secret headers sent (store.IsSecretHeader)
+}
+
+// credentialHeaders returns the request headers that carry credentials.
+func credentialHeaders(fields iter.Seq2[string, string]) store.Header {
+	var h store.Header
+	for name, value := range fields {
+		if store.IsSecretHeader(name) && !store.IsPseudoHeader(name) {
+			h = append(h, store.Field{Name: strings.ToLower(name), Value: value})
+		}
+	}
+	return h
+}
+
+// recordedFields and liveFields list a recorded and a live request's
+// header fields for credentialHeaders.
+func recordedFields(h store.Header) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, f := range h {
+			if !yield(f.Name, f.Value) {
+				return
+			}
+		}
+	}
+}
+
+func liveFields(h http.Header) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for name, vs := range h {
+			for _, v := range vs {
+				if !yield(name, v) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func (s *shaper) shape(p reqParts) shape {
@@ -63,15 +108,19 @@ func (s *shaper) shape(p reqParts) shape {
 			body = dec
 		}
 	}
-	if s.red != nil && (p.rawQuery != "" || len(body) > 0) {
+	creds := slices.Clone(p.credentials)
+	if s.red != nil && (p.rawQuery != "" || len(body) > 0 || len(creds) > 0) {
 		ex := &store.Exchange{Request: store.Request{
 			RawQuery: p.rawQuery,
-			Header:   store.Header{{Name: "Content-Type", Value: p.contentType}},
+			Header:   append(store.Header{{Name: "Content-Type", Value: p.contentType}}, creds...),
 			Body:     store.Body{Data: body},
 		}}
 		s.red.Exchange(ex)
-		p.rawQuery, body = ex.Request.RawQuery, ex.Request.Body.Data
+		p.rawQuery, body, creds = ex.Request.RawQuery, ex.Request.Body.Data, ex.Request.Header[1:]
 	}
+	slices.SortFunc(creds, func(a, b store.Field) int {
+		return strings.Compare(a.Name+"\x00"+a.Value, b.Name+"\x00"+b.Value)
+	})
 
 	var fh, h maphash.Hash
 	fh.SetSeed(hashSeed)
@@ -104,10 +153,24 @@ func (s *shaper) shape(p reqParts) shape {
 	})
 	h.WriteByte(0)
 	h.Write(canonicalBody(p.contentType, body, func(path, v string) { feature('b', path, v) }))
-	exact := h.Sum64()
+	h.WriteByte(0)
+	loose, exact := h, h
+	for _, c := range creds {
+		feature('c', c.Name, "")
+		feature('a', c.Name, c.Value)
+		loose.WriteString(c.Name)
+		loose.WriteByte(0)
+		exact.WriteString(c.Name)
+		exact.WriteByte('=')
+		exact.WriteString(c.Value)
+		exact.WriteByte(0)
+	}
+	// The tag keeps a loose key from ever equalling an exact one: both
+	// count sequences in one map.
+	loose.WriteByte('~')
 
 	slices.Sort(feats)
-	return shape{exact: exact, feats: slices.Compact(feats)}
+	return shape{exact: exact.Sum64(), loose: loose.Sum64(), feats: slices.Compact(feats)}
 }
 
 // sortedQuery calls pair for each pair of the query, sorted by name then

@@ -38,6 +38,7 @@ type replayIndex struct {
 type opRecordings struct {
 	replies  []*reply           // in capture order
 	exact    map[uint64][]int32 // exact key -> replies, in capture order
+	loose    map[uint64][]int32 // loose key (credentials by name only) -> replies
 	postings map[uint64][]int32 // feature -> replies that have it
 	nfeats   []int32            // features per reply
 }
@@ -87,7 +88,7 @@ func buildReplayIndex(ctx context.Context, st *site, path string, max int) (*rep
 			return nil
 		}
 		if op.recs == nil {
-			op.recs = &opRecordings{exact: map[uint64][]int32{}, postings: map[uint64][]int32{}}
+			op.recs = &opRecordings{exact: map[uint64][]int32{}, loose: map[uint64][]int32{}, postings: map[uint64][]int32{}}
 		}
 		recs := op.recs
 		if len(recs.replies) >= max {
@@ -102,6 +103,7 @@ func buildReplayIndex(ctx context.Context, st *site, path string, max int) (*rep
 			encoding:    requestEncoding(&ex.Request),
 			body:        ex.Request.Body.Data,
 			params:      rt.params(ex.Request.Path),
+			credentials: credentialHeaders(recordedFields(ex.Request.Header)),
 		})
 		rp := recordedReply(ex)
 		data := ex.Response.Body.Data
@@ -123,6 +125,7 @@ func buildReplayIndex(ctx context.Context, st *site, path string, max int) (*rep
 		i := int32(len(recs.replies))
 		recs.replies = append(recs.replies, rp)
 		recs.exact[sh.exact] = append(recs.exact[sh.exact], i)
+		recs.loose[sh.loose] = append(recs.loose[sh.loose], i)
 		for _, f := range sh.feats {
 			recs.postings[f] = append(recs.postings[f], i)
 		}
@@ -227,22 +230,31 @@ func (recs *opRecordings) find(sh shape, seqs *sync.Map) (*reply, int) {
 		return nil, 0
 	}
 	if seq := recs.exact[sh.exact]; len(seq) > 0 {
-		if len(seq) == 1 {
-			return recs.replies[seq[0]], 100
-		}
-		c, ok := seqs.Load(sh.exact)
-		if !ok {
-			c, _ = seqs.LoadOrStore(sh.exact, new(atomic.Uint32))
-		}
-		n := int(c.(*atomic.Uint32).Add(1)) - 1
-		if n >= len(seq) {
-			n = len(seq) - 1
-			c.(*atomic.Uint32).Store(uint32(len(seq))) // no wrap-around
-		}
-		return recs.replies[seq[n]], 100
+		return recs.replies[next(seq, sh.exact, seqs)], 100
+	}
+	if seq := recs.loose[sh.loose]; len(seq) > 0 {
+		return recs.replies[next(seq, sh.loose, seqs)], 100
 	}
 	i, score := recs.best(sh)
 	return recs.replies[i], score
+}
+
+// next returns the next reply of a recorded sequence of identical
+// requests, staying on the last.
+func next(seq []int32, key uint64, seqs *sync.Map) int32 {
+	if len(seq) == 1 {
+		return seq[0]
+	}
+	c, ok := seqs.Load(key)
+	if !ok {
+		c, _ = seqs.LoadOrStore(key, new(atomic.Uint32))
+	}
+	n := int(c.(*atomic.Uint32).Add(1)) - 1
+	if n >= len(seq) {
+		n = len(seq) - 1
+		c.(*atomic.Uint32).Store(uint32(len(seq))) // no wrap-around
+	}
+	return seq[n]
 }
 
 // best scores every recording by the features it shares with the request

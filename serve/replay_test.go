@@ -344,3 +344,50 @@ func TestInferAndServe(t *testing.T) {
 		t.Logf("inferred:\n%s\nlog:\n%s", yml, logs.String())
 	}
 }
+
+// TestReplayCredentials: a request is answered as the service answered the
+// same credential, or the absence of one; a token never recorded walks the
+// answers recorded with some token.
+func TestReplayCredentials(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Header.Get("Authorization") {
+		case "":
+			w.WriteHeader(401)
+			fmt.Fprint(w, "missing token")
+		case "Bearer good":
+			fmt.Fprint(w, "hello")
+		default:
+			w.WriteHeader(401)
+			fmt.Fprint(w, "invalid token")
+		}
+	}))
+	defer up.Close()
+	db := record(t, up.URL, func(base string) {
+		do(t, nil, "GET", base+"/me", "", "Authorization: Bearer good")
+		do(t, nil, "GET", base+"/me", "")
+		do(t, nil, "GET", base+"/me", "", "Authorization: Bearer bad")
+		do(t, nil, "GET", base+"/me", "", "Authorization: Bearer good")
+	})
+	doc := &api.Doc{Name: "me", Endpoints: []*api.Endpoint{{Name: "me", Path: "/me", Methods: []string{"GET"}}}}
+	_, base := startServer(t, serve.Config{Doc: doc, DB: db})
+	for _, tc := range []struct {
+		auth   string
+		status int
+		body   string
+	}{
+		{"", 401, "missing token"},
+		{"Bearer bad", 401, "invalid token"},
+		{"Bearer good", 200, "hello"},
+		{"Bearer good", 200, "hello"},
+		{"Bearer never-recorded", 200, "hello"}, // the first answer recorded with a token
+	} {
+		var hdr []string
+		if tc.auth != "" {
+			hdr = []string{"Authorization: " + tc.auth}
+		}
+		r := do(t, nil, "GET", base+"/me", "", hdr...)
+		if r.status != tc.status || string(r.body) != tc.body || !strings.HasSuffix(r.header.Get("Bw-Match"), "score=100") {
+			t.Errorf("Authorization %q: %d %q (%s), want %d %q", tc.auth, r.status, r.body, r.header.Get("Bw-Match"), tc.status, tc.body)
+		}
+	}
+}
