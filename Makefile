@@ -123,9 +123,10 @@ bench-deps:
 clean:
 	rm -rf bin bench/out demo.db demo-api.yaml demo-openapi.yaml demo-junit.xml
 
-# Records fixtures/har/chromium-h2.har: Debian's Chromium (installed with
-# apt-get when missing) driven by playwright-core from npm, on the
-# fixtures/harsite page over HTTPS and HTTP/2.
+# Records fixtures/har/chromium-h2.har and mitmproxy-h2.har: Debian's
+# Chromium driven by playwright-core from npm, on the fixtures/harsite page
+# over HTTPS and HTTP/2, directly and through mitmdump (chromium and
+# mitmproxy are installed with apt-get when missing).
 .PHONY: fixtures-har
 fixtures-har:
 	GO=$(GO) fixtures/harsite/record.sh

@@ -19,7 +19,7 @@ import (
 
 const fixtures = "../fixtures/har"
 
-var fixtureNames = []string{"chrome.har", "firefox.har", "mitmproxy.har", "chromium-h2.har"}
+var fixtureNames = []string{"chrome.har", "firefox.har", "mitmproxy.har", "chromium-h2.har", "mitmproxy-h2.har"}
 
 func openDB(t testing.TB) *store.DB {
 	t.Helper()

@@ -287,3 +287,47 @@ func TestReaderLeavesOutPseudoHeaders(t *testing.T) {
 		t.Fatal("no entries")
 	}
 }
+
+// fixtures/har/mitmproxy-h2.har is the same session through mitmproxy 8
+// (its har_dump.py addon, make fixtures-har): HTTP/2 entries with neither
+// pseudo-headers nor a Host header, so the URL alone gives the host.
+func TestMitmproxyH2(t *testing.T) {
+	data := readFixture(t, "mitmproxy-h2.har")
+	db := openDB(t)
+	n, err := importBytes(t, db, "mitmproxy-h2.har", data, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h2 int
+	if err := db.Scan(context.Background(), store.Filter{}, func(ex *store.Exchange) error {
+		noPseudo(t, ex.Request.URL(), ex.Request.Header)
+		noPseudo(t, ex.Request.URL(), ex.Response.Header)
+		if !strings.HasPrefix(ex.Request.Host, "127.0.0.1:") || ex.Response.Status == 0 {
+			t.Errorf("%s: host %q status %d", ex.Request.URL(), ex.Request.Host, ex.Response.Status)
+		}
+		if ex.Request.Proto == "HTTP/2.0" {
+			h2++
+			if h := ex.Request.Header.Get("Host"); h != "" {
+				t.Errorf("%s: Host header %q in an HTTP/2 request", ex.Request.URL(), h)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n < 10 || h2 < n-1 {
+		t.Errorf("%d exchanges, %d over HTTP/2; regenerate the fixture (make fixtures-har)", n, h2)
+	}
+	raw, err := os.ReadFile(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"fixture-token-not-a-secret", "fixture-password-1", "fixture-session-1"} {
+		if !bytes.Contains(data, []byte(secret)) {
+			t.Errorf("the fixture lacks %q; the test checks nothing", secret)
+		}
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Errorf("db file holds %q", secret)
+		}
+	}
+}
