@@ -12,6 +12,10 @@ import (
 // can act on.
 func openDB(c *cli.Context, readOnly bool) (*store.DB, error) {
 	path := dbPath(c)
+	if path == "-" || path == "" {
+		// A database is random access: it cannot be a pipe.
+		return nil, usageError("the recordings file (--db or BW_DB) must be a file path, e.g. bw.db (got %q)", path)
+	}
 	db, err := store.Open(path, &store.Options{ReadOnly: readOnly})
 	switch {
 	case err == nil:
