@@ -99,7 +99,10 @@ func TestServeCommand(t *testing.T) {
 	} {
 		addr, stop := startServe(t, args...)
 		get := func(path string) (*http.Response, string) {
-			res, err := http.Get("http://" + addr + path)
+			req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+			// The credential /users/1 was recorded with: an exact match.
+			req.Header.Set("Authorization", "Bearer secret-token")
+			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
