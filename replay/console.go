@@ -32,12 +32,19 @@ func (c *Console) Report(r *Result) error {
 		if r.MoreDiffs > 0 {
 			fmt.Fprintf(c.w, "     ... and %d more\n", r.MoreDiffs)
 		}
+		if r.WithoutValues != "" {
+			fmt.Fprintf(c.w, "     checked without values: %s\n", r.WithoutValues)
+		}
 	case !c.Verbose:
 		return nil
 	case r.Outcome == Skip:
 		fmt.Fprintf(c.w, "skip %s %s [%s]: %s\n", r.Method, r.Path, r.ID, r.Reason)
 	default:
-		fmt.Fprintf(c.w, "ok   %s %s [%s] %d %s\n", r.Method, r.Path, r.ID, r.Status, r.Duration.Round(time.Microsecond))
+		fmt.Fprintf(c.w, "ok   %s %s [%s] %d %s", r.Method, r.Path, r.ID, r.Status, r.Duration.Round(time.Microsecond))
+		if r.WithoutValues != "" {
+			fmt.Fprintf(c.w, " (checked without values: %s)", r.WithoutValues)
+		}
+		fmt.Fprintln(c.w)
 	}
 	if r.Outcome == Fail || c.Verbose {
 		// Failures show up as they happen, not when the buffer fills.
@@ -81,13 +88,21 @@ func (c *Console) Finish(s *Summary) error {
 			fmt.Fprintf(c.w, "  and %d more\n", s.OtherFailingOperations)
 		}
 	}
-	if s.Skipped > 0 {
-		// One line per reason, most first: the reasons name their fix.
-		reasons := sortedKeys(s.SkipReasons)
-		sort.SliceStable(reasons, func(i, j int) bool { return s.SkipReasons[reasons[i]] > s.SkipReasons[reasons[j]] })
-		for _, r := range reasons {
-			fmt.Fprintf(c.w, "%d skipped: %s\n", s.SkipReasons[r], r)
-		}
+	// One line per reason, most first: the reasons name their fix.
+	for _, r := range byCount(s.SkipReasons) {
+		fmt.Fprintf(c.w, "%d skipped: %s\n", s.SkipReasons[r], r)
+	}
+	// Passes that did not compare values are not the full check a pass
+	// is otherwise: say so next to the skips that caused them.
+	for _, r := range byCount(s.WithoutValues) {
+		fmt.Fprintf(c.w, "%d checked without values: %s\n", s.WithoutValues[r], r)
 	}
 	return c.w.Flush()
+}
+
+// byCount returns the keys of m, most counted first, then in order.
+func byCount(m map[string]int) []string {
+	keys := sortedKeys(m)
+	sort.SliceStable(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
+	return keys
 }

@@ -67,6 +67,21 @@
 // handed out) replaces it. HTTP/2 pseudo-headers (":path", ":status") in
 // recordings are neither sent nor checked.
 //
+// # Skipped writes
+//
+// A write skipped for any of these reasons, when the recorded service
+// accepted it (2xx or 3xx), leaves the live service with other data than
+// the recording had: a create skipped for its redacted password makes the
+// later lists one user short. Those differences are not the service's
+// fault, so the write taints its collection (its path up to the first
+// parameter: /users for POST /users and DELETE /users/7) for the
+// exchanges after it in its ordering unit ([Options.Order]). They are
+// still sent and checked, but differences in values are not counted: such
+// a result says why in [Result.WithoutValues], and the summary counts
+// them ([Summary.WithoutValues]). A tainted exchange whose status differs,
+// unless with a server error, is skipped, and a read sending an id a
+// skipped create handed out is skipped before it is sent.
+//
 // # Memory
 //
 // The store is streamed, never loaded: at most a few times Concurrency

@@ -14,10 +14,12 @@ import (
 // Results are written as they come, so memory stays constant. A RESULT has
 // id, session, method, path, url, operation, outcome (pass, fail, skip),
 // status, want_status, duration_seconds, and when it failed layer, diffs
-// ([{layer, path, message}]) and more_diffs, when it was skipped reason.
-// The SUMMARY has target, spec, started, duration_seconds, total, passed,
-// failed, errors, skipped, rate (exchanges per second), chained,
-// by_layer, skip_reasons and failing_operations.
+// ([{layer, path, message}]) and more_diffs, when it was skipped reason,
+// and when differences in its values were not counted without_values
+// (why). The SUMMARY has target, spec, started, duration_seconds, total,
+// passed, failed, errors, skipped, rate (exchanges per second), chained,
+// by_layer, skip_reasons, without_values (counts by why) and
+// failing_operations.
 type JSON struct {
 	w   *bufio.Writer
 	n   int
@@ -51,6 +53,7 @@ type jsonResult struct {
 	Diffs      []jsonDiff `json:"diffs,omitempty"`
 	MoreDiffs  int        `json:"more_diffs,omitempty"`
 	Reason     string     `json:"reason,omitempty"`
+	NoValues   string     `json:"without_values,omitempty"`
 }
 
 // Report implements [Reporter].
@@ -65,6 +68,7 @@ func (j *JSON) Report(r *Result) error {
 		ID: r.ID.String(), Session: r.Session, Method: r.Method, Path: r.Path, URL: r.URL,
 		Operation: r.Operation, Outcome: r.Outcome, Status: r.Status, WantStatus: r.WantStatus,
 		Duration: r.Duration.Seconds(), Layer: r.Layer(), MoreDiffs: r.MoreDiffs, Reason: r.Reason,
+		NoValues: r.WithoutValues,
 	}
 	for _, d := range r.Diffs {
 		jr.Diffs = append(jr.Diffs, jsonDiff(d))
@@ -92,6 +96,7 @@ func (j *JSON) Finish(s *Summary) error {
 		"duration_seconds": s.Duration.Seconds(), "total": s.Total, "passed": s.Passed,
 		"failed": s.Failed, "errors": s.Errors, "skipped": s.Skipped, "rate": s.Rate(),
 		"chained": s.Chained, "by_layer": s.ByLayer, "skip_reasons": s.SkipReasons,
+		"without_values":     s.WithoutValues,
 		"failing_operations": ops, "other_failing_operations": s.OtherFailingOperations,
 	})
 	if err != nil {

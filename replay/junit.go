@@ -13,7 +13,10 @@ import (
 // JUnit writes a JUnit XML report, the format CI systems render: one
 // testsuites element holding one testsuite for the run, a testcase per
 // exchange (classname: the operation), with a failure (or, for transport
-// failures, an error) naming each diff, or skipped. It follows both the
+// failures, an error) naming each diff, or skipped. A testcase whose
+// differences in values were not counted (see Result.WithoutValues) says
+// why in its system-out, and the suite's properties count them by why,
+// as the console's summary does. It follows both the
 // Ant JUnit schema and Jenkins' (properties, system-out and system-err
 // included, timestamp without zone).
 //
@@ -66,8 +69,16 @@ func (j *JUnit) Report(r *Result) error {
 		if r.URL != "" {
 			fmt.Fprintf(&text, "sent: %s %s\n", r.Method, r.URL)
 		}
+		if r.WithoutValues != "" {
+			fmt.Fprintf(&text, "checked without values: %s\n", r.WithoutValues)
+		}
 		fmt.Fprintf(j.buf, "\n      <%s message=\"%s\" type=\"%s\">%s</%s>\n    ",
 			elem, xmlText(r.Diffs[0].String()), r.Layer(), xmlText(text.String()), elem)
+	case Pass:
+		if r.WithoutValues != "" {
+			// A pass has no element of its own to carry a message in.
+			fmt.Fprintf(j.buf, "\n      <system-out>checked without values: %s</system-out>\n    ", xmlText(r.WithoutValues))
+		}
 	}
 	_, err := j.buf.WriteString("</testcase>\n")
 	return err
@@ -92,8 +103,12 @@ func (j *JUnit) Finish(s *Summary) error {
 		xml.Header, xmlText(j.name), s.Total, failures, s.Errors, s.Skipped, seconds(s.Duration))
 	fmt.Fprintf(w, "  <testsuite name=\"%s\" id=\"0\" package=\"bw\" hostname=\"%s\" timestamp=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%s\">\n",
 		xmlText(j.name), xmlText(host), s.Started.UTC().Format("2006-01-02T15:04:05"), s.Total, failures, s.Errors, s.Skipped, seconds(s.Duration))
-	fmt.Fprintf(w, "    <properties>\n      <property name=\"target\" value=\"%s\"/>\n      <property name=\"spec\" value=\"%s\"/>\n    </properties>\n",
+	fmt.Fprintf(w, "    <properties>\n      <property name=\"target\" value=\"%s\"/>\n      <property name=\"spec\" value=\"%s\"/>\n",
 		xmlText(s.Target), xmlText(s.Spec))
+	for _, r := range byCount(s.WithoutValues) {
+		fmt.Fprintf(w, "      <property name=\"checked without values\" value=\"%d: %s\"/>\n", s.WithoutValues[r], xmlText(r))
+	}
+	fmt.Fprintf(w, "    </properties>\n")
 	if _, err := io.Copy(w, j.spool); err != nil {
 		return err
 	}

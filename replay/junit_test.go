@@ -70,7 +70,8 @@ var (
 // testsuites > testsuite(name, tests, failures, errors, skipped, time,
 // timestamp, hostname, id, package) > properties, testcase(name,
 // classname, time) > at most one of failure/error(message, type) or
-// skipped, then system-out and system-err; counts that add up.
+// skipped, then system-out and system-err (both schemas allow them in a
+// testcase); counts that add up.
 func checkJUnit(t *testing.T, data []byte) (tests, failures, errors, skipped int) {
 	t.Helper()
 	root := parseXML(t, data)
@@ -131,11 +132,24 @@ func checkJUnit(t *testing.T, data []byte) (tests, failures, errors, skipped int
 				t.Errorf("testcase lacks name or classname: %v", tc.attrs)
 			}
 			decimal(tc, "time")
-			if len(tc.kids) > 1 {
-				t.Errorf("testcase %q has %d children, want at most one", tc.attrs["name"], len(tc.kids))
+			verdicts, out := 0, false
+			for _, k := range tc.kids {
+				switch k.name {
+				case "system-out", "system-err":
+					out = true
+				default:
+					verdicts++
+					if out {
+						t.Errorf("testcase %q: <%s> after system-out", tc.attrs["name"], k.name)
+					}
+				}
+			}
+			if verdicts > 1 {
+				t.Errorf("testcase %q has %d verdicts, want at most one", tc.attrs["name"], verdicts)
 			}
 			for _, k := range tc.kids {
 				switch k.name {
+				case "system-out", "system-err":
 				case "failure", "error":
 					if k.attrs["message"] == "" || k.attrs["type"] == "" {
 						t.Errorf("<%s> lacks message or type: %v", k.name, k.attrs)

@@ -153,8 +153,9 @@ type runner struct {
 	seq       uint64
 	producers *genMap[string, *handle]
 	scopes    map[string]*scope
-	window    chan struct{} // jobs planned and not finished
-	workers   chan struct{} // requests in flight
+	taints    *genMap[string, taintSet] // by scope key
+	window    chan struct{}             // jobs planned and not finished
+	workers   chan struct{}             // requests in flight
 	wg        sync.WaitGroup
 
 	mu        sync.Mutex
@@ -196,6 +197,7 @@ func newRunner(ctx context.Context, db *store.DB, opts Options, learn bool) (*ru
 		rules:     rules,
 		producers: newGenMap[string, *handle](producerEntries),
 		scopes:    make(map[string]*scope),
+		taints:    newGenMap[string, taintSet](taintScopes),
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -383,6 +385,7 @@ type job struct {
 	soft     map[string]*handle // values the recorded response shares with earlier ones
 	produced []produced
 	deps     []*handle
+	taints   []taintRef // collections skipped writes may have changed
 
 	*handle
 }
@@ -397,6 +400,9 @@ type handle struct {
 	// planSkipped is set when the planner decided not to send it (read
 	// and written by the planner only).
 	planSkipped bool
+	// write says what a skipped producer means to the reads sending its
+	// values: a create that never happened.
+	write bool
 }
 
 // producerEntries bounds the values remembered for chaining, per
@@ -433,8 +439,13 @@ func (r *runner) plan(ex *store.Exchange) *job {
 	req := &ex.Request
 	j := &job{seq: r.seq, ex: ex, desc: req.Method + " " + req.Path, handle: &handle{done: make(chan struct{})}}
 	j.write = !safeMethod(req.Method)
+	j.handle.write = j.write
 	var scopeKey string
 	j.op, scopeKey, j.route = r.operation(ex)
+	key := ex.Session
+	if r.opts.Order == OrderCollection {
+		key += "\x00" + scopeKey
+	}
 	switch {
 	case ex.Error != "":
 		j.skip = "the recorded exchange failed upstream"
@@ -450,11 +461,12 @@ func (r *runner) plan(ex *store.Exchange) *job {
 	reqBody := decodeStored(req.Header, &req.Body)
 	j.reqMedia = reqBody.media
 	reqVals := requestValues(r.sentHeaders(req), reqBody.data, reqBody.media)
-	fromSkipped := false
+	fromSkipped, createSkipped := false, false
 	for v := range reqVals {
 		if p, ok := r.producers.get(v); ok {
 			j.subs = append(j.subs, sub{v, p})
 			fromSkipped = fromSkipped || p.planSkipped
+			createSkipped = createSkipped || p.planSkipped && p.write
 		}
 	}
 	if j.skip == "" && mayHoldPlaceholder(req) {
@@ -469,7 +481,13 @@ func (r *runner) plan(ex *store.Exchange) *job {
 		}
 		j.skip = r.outgoing(j, m).skip
 	}
-	if j.skip == "" && fromSkipped {
+	switch {
+	case j.skip != "":
+	case createSkipped && !j.write:
+		// The live service never had it: a 404 that says nothing about
+		// the contract.
+		j.skip = "it reads a resource whose create was skipped"
+	case fromSkipped:
 		j.skip = "it sends a value handed out by a skipped exchange"
 	}
 	j.rec = decodeStored(ex.Response.Header, &ex.Response.Body)
@@ -494,14 +512,19 @@ func (r *runner) plan(ex *store.Exchange) *job {
 	j.produced = own
 	if j.skip != "" {
 		j.planSkipped = true
+		if j.write && writeTaints(ex.Response.Status) {
+			r.taint(key, collectionOf(req.Path, j.route), nil)
+		}
 		return j
+	}
+	j.taints = r.taintsOf(key, req.Path)
+	if j.write && writeTaints(ex.Response.Status) && mayHoldPlaceholder(req) {
+		// Building the request may still find a placeholder that the live
+		// value meant to replace it did not.
+		r.taint(key, collectionOf(req.Path, j.route), j.handle)
 	}
 	for _, s := range j.subs {
 		j.addDep(s.from)
-	}
-	key := ex.Session
-	if r.opts.Order == OrderCollection {
-		key += "\x00" + scopeKey
 	}
 	sc := r.scopes[key]
 	if sc == nil {
@@ -616,6 +639,7 @@ func (r *runner) exec(ctx context.Context, j *job) {
 			return
 		}
 	}
+	taint := j.tainted()
 	m := make(mapping, len(j.subs))
 	for _, s := range j.subs {
 		if lv, ok := s.from.live[s.value]; ok {
@@ -667,12 +691,23 @@ func (r *runner) exec(ctx context.Context, j *job) {
 		}
 		return
 	}
+	if taint != "" && live.err == nil && live.status != ex.Response.Status && live.status < http.StatusInternalServerError {
+		// A 404 for a user never created, a 201 for one whose duplicate
+		// was never sent: the skipped write explains it, and nothing
+		// after the status can be compared. A 5xx is never explained so.
+		res.Outcome, res.Reason = Skip, "its status differs after "+taintReason(taint)
+		return
+	}
 	c := r.newChecker(j, m)
+	c.tainted = taint != ""
 	c.check(ctx, r, j, live)
 	res.Diffs, res.MoreDiffs = c.result()
 	res.Outcome = Pass
 	if len(res.Diffs) > 0 {
 		res.Outcome = Fail
+	}
+	if c.excused > 0 {
+		res.WithoutValues = taintReason(taint)
 	}
 	if r.log.Enabled(ctx, slog.LevelDebug) {
 		r.log.Debug("replayed", "id", ex.ID.String(), "method", ex.Request.Method, "path", ex.Request.Path,
@@ -695,7 +730,7 @@ func (r *runner) finish(j *job, res *Result, chained bool) {
 	}
 	r.mu.Unlock()
 	// Later jobs keep this one only for done, live and skipped.
-	j.ex, j.rec, j.subs, j.soft, j.produced, j.deps, j.route = nil, body{}, nil, nil, nil, nil, nil
+	j.ex, j.rec, j.subs, j.soft, j.produced, j.deps, j.route, j.taints = nil, body{}, nil, nil, nil, nil, nil, nil
 }
 
 // hopHeaders are not replayed: they belong to the recorded connection.

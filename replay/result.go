@@ -72,6 +72,11 @@ type Result struct {
 	Diffs     []Diff
 	MoreDiffs int
 	Reason    string // why the exchange was skipped
+	// WithoutValues, when set, says why differences in values were not
+	// counted: an earlier write to the collection was skipped, so the
+	// service holds other data than it did when recorded. The other
+	// layers were checked.
+	WithoutValues string
 }
 
 // MaxDiffs caps the diffs kept per result.
@@ -103,6 +108,9 @@ type Summary struct {
 	ByLayer map[Layer]int
 	// SkipReasons counts skips by reason.
 	SkipReasons map[string]int
+	// WithoutValues counts the exchanges whose differences in values were
+	// not counted (see Result.WithoutValues), by reason.
+	WithoutValues map[string]int
 	// Operations lists the operations with failures, most first (at most
 	// 20; OtherFailingOperations counts the rest).
 	Operations             []OperationCount
@@ -139,6 +147,14 @@ func (t *tally) add(r *Result, chained bool) {
 	s.Total++
 	if chained {
 		s.Chained++
+	}
+	if r.WithoutValues != "" {
+		if s.WithoutValues == nil {
+			s.WithoutValues = make(map[string]int)
+		}
+		if len(s.WithoutValues) < 64 || s.WithoutValues[r.WithoutValues] > 0 {
+			s.WithoutValues[r.WithoutValues]++
+		}
 	}
 	switch r.Outcome {
 	case Pass:

@@ -700,3 +700,90 @@ func TestTestCommandStdio(t *testing.T) {
 		}
 	}
 }
+
+// TestTestCommandSkippedWrite: a create skipped for its redacted password
+// leaves the live list a note short; bw test does not blame the service
+// for it (exit 0), skips the read of the note it would have created, and
+// says in the summary and the JSON report which reads were checked
+// without values and why.
+func TestTestCommandSkippedWrite(t *testing.T) {
+	up := httptest.NewServer(newNotes())
+	defer up.Close()
+	db := filepath.Join(t.TempDir(), "bw.db")
+	st, err := store.Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := st.NewWriter(store.WriterOptions{})
+	u, _ := url.Parse(up.URL)
+	p, err := capture.New(capture.Config{Upstream: u, Listen: "127.0.0.1:0"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, body string) map[string]any {
+		req, _ := http.NewRequest(method, "http://"+p.Addr()+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return m
+	}
+	do("POST", "/notes", `{"title":"milk"}`)
+	id, _ := do("POST", "/notes", `{"title":"diary","password":"pw"}`)["id"].(string)
+	do("GET", "/notes", "")
+	do("GET", "/notes/"+id, "")
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	st.Close()
+
+	srv := httptest.NewServer(newNotes())
+	defer srv.Close()
+	const why = "an earlier write to /notes was skipped"
+	code, out, errs := bw(t, "--db", db, "test", "--target", srv.URL, "-j", "4")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q:\n%s", code, errs, out)
+	}
+	for _, want := range []string{
+		"bw test: 2 passed, 0 failed, 2 skipped of 4 exchanges",
+		"1 skipped: body field $.password was redacted at capture; re-record with --no-redact to replay it\n",
+		"1 skipped: it reads a resource whose create was skipped\n",
+		"1 checked without values: " + why + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q:\n%s", want, out)
+		}
+	}
+
+	code, out, _ = bw(t, "--db", db, "test", "--target", srv.URL, "--json", "-")
+	var rep struct {
+		Results []struct {
+			Method, Path  string
+			WithoutValues string `json:"without_values"`
+		}
+		Summary struct {
+			WithoutValues map[string]int `json:"without_values"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+		t.Fatalf("exit %d: %v\n%s", code, err, out)
+	}
+	if len(rep.Summary.WithoutValues) != 1 || rep.Summary.WithoutValues[why] != 1 {
+		t.Errorf("summary without_values %v", rep.Summary.WithoutValues)
+	}
+	for _, r := range rep.Results {
+		if (r.Method == "GET" && r.Path == "/notes") != (r.WithoutValues == why) {
+			t.Errorf("%s %s: without values %q", r.Method, r.Path, r.WithoutValues)
+		}
+	}
+}
