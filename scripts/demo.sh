@@ -66,7 +66,9 @@ grep -E '^    path: |^    methods: ' "$API" | paste - - | sed 's/^ *path: //; s/
 echo
 log "$BW --db $DB infer --format openapi -o demo-openapi.yaml   (OpenAPI 3.1; one operation:)"
 "$BW" --db "$DB" infer --format openapi -o demo-openapi.yaml
-sed -n '/^  \/api\/v1\/users\/{userId}:/,/^  \/api/p' demo-openapi.yaml | sed '$d' | head -60
+# Through a file: head closing the pipe early would fail the script (pipefail).
+sed -n '/^  \/api\/v1\/users\/{userId}:/,/^  \/api/p' demo-openapi.yaml | sed '$d' >"$tmp/op.yaml"
+head -n 60 "$tmp/op.yaml"
 echo
 log "$BW --db $DB test --target <a fresh sample API> --header 'Authorization: Bearer ...'"
 echo "    (the recordings as contract tests against the real service; capture redacted the"
@@ -75,7 +77,7 @@ start_bg "$tmp/sampleapi2.log" "$BIN/sampleapi" -listen 127.0.0.1:0
 api2_pid=$BG_PID
 api2_addr=$(wait_listening "$api2_pid" "$tmp/sampleapi2.log")
 "$BW" --db "$DB" test --target "http://$api2_addr" --header "Authorization: Bearer sampleapi-demo-token" \
-	--junit demo-junit.xml | tail -n 6 || die "bw test against the sample API failed"
+	--junit demo-junit.xml | sed -n '/^bw test:/,$p' || die "bw test against the sample API failed"
 stop "$api2_pid" TERM 10 || true
 echo
 
@@ -84,10 +86,11 @@ start_bg "$tmp/serve.log" "$BW" -q serve "$API" --db "$DB" --listen "127.0.0.1:$
 serve_pid=$BG_PID
 serve_addr=$(wait_listening "$serve_pid" "$tmp/serve.log")
 log "$BW --db $DB test --target http://$serve_addr   (the same contract tests, against bw serve)"
-"$BW" --db "$DB" test --target "http://$serve_addr" | tail -n 4 || die "bw test against bw serve failed"
+"$BW" --db "$DB" test --target "http://$serve_addr" | sed -n '/^bw test:/,$p' || die "bw test against bw serve failed"
 echo
 log "curl -i -X POST http://$serve_addr/api/v1/users -d '{\"name\": 42}'   (validated against the learned schema)"
-curl -s -i -X POST -H 'Content-Type: application/json' -d '{"name": 42}' "http://$serve_addr/api/v1/users" | head -c 800
+curl -s -i -X POST -H 'Content-Type: application/json' -d '{"name": 42}' "http://$serve_addr/api/v1/users" >"$tmp/post.txt"
+head -c 800 "$tmp/post.txt"
 echo
 echo
 
