@@ -21,7 +21,8 @@ type checker struct {
 	unknown map[string]bool // values handed out earlier whose live value is not known
 	write   bool
 	// tainted drops differences in values: an earlier write of the
-	// response's collection was skipped (see tainted); excused counts them.
+	// response's collection was skipped, or one ran alongside it at
+	// capture (see caveat); excused counts them.
 	tainted bool
 	excused int
 	diffs   []Diff

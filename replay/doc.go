@@ -82,10 +82,24 @@
 // unless with a server error, is skipped, and a read sending an id a
 // skipped create handed out is skipped before it is sent.
 //
+// # Overlapping exchanges
+//
+// Concurrent clients record exchanges that overlapped in time: a list that
+// ran while an update of its collection was applied may show the update or
+// not, and replay, which sends the list first since it started first,
+// cannot tell which to expect. A read that overlapped, at capture, a write
+// of its collection in its session (one the recorded service accepted) is
+// checked as one after a skipped write is: its values are not counted,
+// [Result.WithoutValues] saying that it ran while the write was in flight,
+// and a status that differs, unless with a server error, makes it skipped.
+// Exchanges that started in the same millisecond are replayed in the order
+// they started, which the store's IDs do not keep.
+//
 // # Memory
 //
 // The store is streamed, never loaded: at most a few times Concurrency
-// exchanges are held at once. What is remembered across exchanges (the
+// exchanges are held at once, besides those waiting for what may have
+// overlapped them (at most 1024 exchanges, 32 MiB). What is remembered across exchanges (the
 // values handed out, the noise learned from the recordings, failing
 // operations) is bounded, older entries giving way, so a run of any
 // length fits in constant memory; reporters write as results come (the

@@ -154,7 +154,7 @@ type runner struct {
 	producers *genMap[string, *handle]
 	scopes    map[string]*scope
 	taints    *genMap[string, taintSet] // by scope key
-	window    chan struct{}             // jobs planned and not finished
+	inflight  chan struct{}             // jobs planned and not finished
 	workers   chan struct{}             // requests in flight
 	wg        sync.WaitGroup
 
@@ -208,7 +208,7 @@ func newRunner(ctx context.Context, db *store.DB, opts Options, learn bool) (*ru
 	if r.conc == 0 {
 		r.conc = DefaultConcurrency
 	}
-	r.window = make(chan struct{}, max(64, 4*r.conc))
+	r.inflight = make(chan struct{}, max(64, 4*r.conc))
 	r.workers = make(chan struct{}, r.conc)
 	r.userHdr = make(map[string]*userHeader, len(opts.Header))
 	for k, vs := range opts.Header {
@@ -327,29 +327,29 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	r.tally.sum = Summary{Target: r.base, Spec: r.opts.SpecName, Started: start}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var w window
+	var ready []*held
+	dispatch := func() error {
+		for i, h := range ready {
+			ready[i] = nil
+			if err := r.dispatch(ctx, h); err != nil {
+				return err
+			}
+		}
+		ready = ready[:0]
+		return nil
+	}
 	err := r.db.Scan(ctx, r.opts.Filter.scanFilter(), func(ex *store.Exchange) error {
 		if !r.selects(ex) {
 			return nil
 		}
-		j := r.plan(ex)
-		if r.conc == 1 {
-			r.exec(ctx, j)
-			return ctx.Err()
-		}
-		select {
-		case r.window <- struct{}{}:
-		case <-ctx.Done():
-			r.abandon(j)
-			return ctx.Err()
-		}
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			r.exec(ctx, j)
-			<-r.window
-		}()
-		return nil
+		ready = w.add(r.hold(ex), ready)
+		return dispatch()
 	})
+	if err == nil {
+		ready = w.drain(ready)
+		err = dispatch()
+	}
 	r.wg.Wait()
 	if r.own != nil {
 		r.own.CloseIdleConnections()
@@ -369,6 +369,28 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	return s, r.reportErr
 }
 
+// dispatch plans the exchange of h and runs it, or starts it running.
+func (r *runner) dispatch(ctx context.Context, h *held) error {
+	j := r.plan(h)
+	if r.conc == 1 {
+		r.exec(ctx, j)
+		return ctx.Err()
+	}
+	select {
+	case r.inflight <- struct{}{}:
+	case <-ctx.Done():
+		r.abandon(j)
+		return ctx.Err()
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.exec(ctx, j)
+		<-r.inflight
+	}()
+	return nil
+}
+
 // job is one exchange on its way through the run.
 type job struct {
 	seq   uint64
@@ -386,6 +408,7 @@ type job struct {
 	produced []produced
 	deps     []*handle
 	taints   []taintRef // collections skipped writes may have changed
+	overlap  string     // the collection of a write it ran alongside at capture
 
 	*handle
 }
@@ -432,16 +455,18 @@ func safeMethod(m string) bool {
 	return false
 }
 
-// plan builds the job for ex: what it depends on, what it hands out.
+// plan builds the job for h's exchange: what it depends on, what it
+// hands out.
 // Only the goroutine reading the store calls it.
-func (r *runner) plan(ex *store.Exchange) *job {
+func (r *runner) plan(h *held) *job {
 	r.seq++
+	ex := h.ex
 	req := &ex.Request
 	j := &job{seq: r.seq, ex: ex, desc: req.Method + " " + req.Path, handle: &handle{done: make(chan struct{})}}
 	j.write = !safeMethod(req.Method)
 	j.handle.write = j.write
-	var scopeKey string
-	j.op, scopeKey, j.route = r.operation(ex)
+	j.op, j.route, j.overlap = h.op, h.route, h.overlap
+	scopeKey := h.scopeKey
 	key := ex.Session
 	if r.opts.Order == OrderCollection {
 		key += "\x00" + scopeKey
@@ -639,7 +664,7 @@ func (r *runner) exec(ctx context.Context, j *job) {
 			return
 		}
 	}
-	taint := j.tainted()
+	caveat, statusSkip := j.caveat()
 	m := make(mapping, len(j.subs))
 	for _, s := range j.subs {
 		if lv, ok := s.from.live[s.value]; ok {
@@ -691,15 +716,16 @@ func (r *runner) exec(ctx context.Context, j *job) {
 		}
 		return
 	}
-	if taint != "" && live.err == nil && live.status != ex.Response.Status && live.status < http.StatusInternalServerError {
+	if caveat != "" && live.err == nil && live.status != ex.Response.Status && live.status < http.StatusInternalServerError {
 		// A 404 for a user never created, a 201 for one whose duplicate
-		// was never sent: the skipped write explains it, and nothing
-		// after the status can be compared. A 5xx is never explained so.
-		res.Outcome, res.Reason = Skip, "its status differs after "+taintReason(taint)
+		// was never sent, a 404 for one deleted while it was read: the
+		// caveat explains it, and nothing after the status can be
+		// compared. A 5xx is never explained so.
+		res.Outcome, res.Reason = Skip, statusSkip
 		return
 	}
 	c := r.newChecker(j, m)
-	c.tainted = taint != ""
+	c.tainted = caveat != ""
 	c.check(ctx, r, j, live)
 	res.Diffs, res.MoreDiffs = c.result()
 	res.Outcome = Pass
@@ -707,7 +733,7 @@ func (r *runner) exec(ctx context.Context, j *job) {
 		res.Outcome = Fail
 	}
 	if c.excused > 0 {
-		res.WithoutValues = taintReason(taint)
+		res.WithoutValues = caveat
 	}
 	if r.log.Enabled(ctx, slog.LevelDebug) {
 		r.log.Debug("replayed", "id", ex.ID.String(), "method", ex.Request.Method, "path", ex.Request.Path,
