@@ -99,6 +99,9 @@ very secret, when the recordings hold it; one recorded with another credential, 
 wrong one to test a 401, is skipped), and is added to every request when the
 recordings never carry that header. Secrets in the path, query or body cannot be
 supplied: those exchanges are skipped; record with --no-redact to replay them.
+After a skipped write the service holds other data than it did at capture, and a
+read that ran while a write was in flight may or may not have seen it: such reads of
+the write's collection are still checked, but not their values.
 
 '-' is stdout for --json and --junit (the rest of the output then goes to stderr,
 so stdout is only the report), and stdin for --spec and --noise.
