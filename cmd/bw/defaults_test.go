@@ -313,3 +313,25 @@ func TestHelpExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageHints: help as a command, and a near miss names what was meant.
+func TestUsageHints(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"help"}, 0, "COMMANDS:"},
+		{[]string{"help", "ls"}, 0, "bw ls - list recorded exchanges"},
+		{[]string{"lss"}, 2, `bw: unknown command "lss" (did you mean ls?); see 'bw --help'`},
+		{[]string{"help", "serv"}, 2, `bw: unknown command "serv" (did you mean serve?)`},
+		{[]string{"ls", "--limt", "3"}, 2, "bw: ls: flag provided but not defined: -limt (did you mean --limit?); see 'bw ls --help'"},
+		{[]string{"--dbb", "x", "ls"}, 2, "(did you mean --db?)"},
+		{[]string{"ls", "--zzzzzz"}, 2, "bw: ls: flag provided but not defined: -zzzzzz; see 'bw ls --help'"},
+	} {
+		code, out, errs := bw(t, tc.args...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("bw %v: exit %d, stdout %q, stderr %q; want exit %d and %q", tc.args, code, out, errs, tc.code, tc.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xrash/smetrics"
 )
 
 func main() {
@@ -105,8 +106,21 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			completionCommand(),
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageError("unknown command %q; see 'bw --help'", c.Args().First())
+			args := c.Args()
+			switch {
+			case args.First() == "help" && args.Len() == 2 && c.App.Command(args.Get(1)) != nil:
+				return cli.ShowCommandHelp(c, args.Get(1))
+			case args.First() == "help" && args.Len() == 1:
+			case args.Len() > 0:
+				name := args.First()
+				if args.First() == "help" {
+					name = args.Get(1)
+				}
+				var names []string
+				for _, cmd := range c.App.Commands {
+					names = append(names, cmd.Name)
+				}
+				return usageError("unknown command %q%s; see 'bw --help'", name, didYouMean(name, names, ""))
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -145,10 +159,42 @@ var errDone = errors.New("done")
 
 // onUsageError turns urfave/cli's flag errors into one line instead of a help dump.
 func onUsageError(c *cli.Context, err error, _ bool) error {
-	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
-		return usageError("%s: %v; see 'bw %s --help'", c.Command.Name, err, c.Command.Name)
+	flags := c.App.Flags
+	cmd := c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name
+	if cmd {
+		flags = append(flags, c.Command.Flags...)
 	}
-	return usageError("%v; see 'bw --help'", err)
+	hint := ""
+	if _, bad, ok := strings.Cut(err.Error(), "flag provided but not defined: "); ok {
+		var names []string
+		for _, f := range flags {
+			names = append(names, f.Names()...)
+		}
+		hint = didYouMean(strings.TrimLeft(bad, "-"), names, "--")
+	}
+	if cmd {
+		return usageError("%s: %v%s; see 'bw %s --help'", c.Command.Name, err, hint, c.Command.Name)
+	}
+	return usageError("%v%s; see 'bw --help'", err, hint)
+}
+
+// didYouMean suggests the known name closest to a mistyped one, as git and
+// cobra do, or returns "" when none is close.
+func didYouMean(typed string, known []string, prefix string) string {
+	best, score := "", 0.0
+	for _, k := range known {
+		if len(k) < 2 {
+			continue
+		}
+		// The thresholds are smetrics' own (boost 0.7, prefix 4).
+		if s := smetrics.JaroWinkler(typed, k, 0.7, 4); s > score {
+			best, score = k, s
+		}
+	}
+	if score < 0.8 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s%s?)", prefix, best)
 }
 
 // logger builds the process logger from the global flags; libraries get it
