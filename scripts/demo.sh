@@ -85,8 +85,8 @@ log "$BW serve $API --db $DB   (serving what was learned, replaying the recordin
 start_bg "$tmp/serve.log" "$BW" -q serve "$API" --db "$DB" --listen "127.0.0.1:$("$BIN/freeport")"
 serve_pid=$BG_PID
 serve_addr=$(wait_listening "$serve_pid" "$tmp/serve.log")
-log "$BW --db $DB test --target http://$serve_addr   (the same contract tests, against bw serve)"
-"$BW" --db "$DB" test --target "http://$serve_addr" | sed -n '/^bw test:/,$p' || die "bw test against bw serve failed"
+log "$BW --db $DB test --target http://$serve_addr --header 'Authorization: Bearer ...'   (the same contract tests, against bw serve)"
+"$BW" --db "$DB" test --target "http://$serve_addr" --header "Authorization: Bearer sampleapi-demo-token" | sed -n '/^bw test:/,$p' || die "bw test against bw serve failed"
 echo
 log "curl -i -X POST http://$serve_addr/api/v1/users -d '{\"name\": 42}'   (validated against the learned schema)"
 curl -s -i -X POST -H 'Content-Type: application/json' -d '{"name": 42}' "http://$serve_addr/api/v1/users" >"$tmp/post.txt"
