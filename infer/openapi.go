@@ -86,7 +86,7 @@ func (a *API) operationNode(b *schemaBuilder, op *operation, schemes map[string]
 		for _, media := range sortedKeys(op.request) {
 			content.Content = append(content.Content, str(media), b.mediaNode(op.request[media], bodyHint(op, "Request")))
 		}
-		put(n, "requestBody", mapping("required", op.reqSeen == op.ok, "content", content))
+		put(n, "requestBody", mapping("required", op.reqSeen == op.base(), "content", content))
 	}
 	resps := mapping()
 	for _, st := range op.statuses() {
@@ -135,11 +135,11 @@ func (b *schemaBuilder) parameters(op *operation) *yaml.Node {
 	}
 	for _, name := range sortedKeys(op.headers) {
 		p := op.headers[name]
-		if 2*p.count <= op.ok {
+		if 2*p.count <= op.base() {
 			continue // only headers on most requests are part of the contract
 		}
 		params.Content = append(params.Content, mapping(
-			"name", canonicalHeader(name), "in", "header", "required", op.ok >= 2 && p.count == op.ok,
+			"name", canonicalHeader(name), "in", "header", "required", op.paramRequired(p, name, true),
 			"schema", b.schema(p.s, name)))
 	}
 	if len(params.Content) == 0 {
@@ -172,7 +172,7 @@ func (b *schemaBuilder) components(schemes map[string]authScheme) *yaml.Node {
 func (b *schemaBuilder) queryParam(op *operation, name string) *yaml.Node {
 	p := op.query[name]
 	schema := b.schema(p.s, name)
-	n := mapping("name", name, "in", "query", "required", op.ok >= 2 && p.count == op.ok)
+	n := mapping("name", name, "in", "query", "required", op.paramRequired(p, name, false))
 	if p.repeated || p.split {
 		put(n, "schema", mapping("type", "array", "items", schema))
 		if p.split && !p.repeated {
@@ -266,7 +266,7 @@ func (op *operation) security(schemes map[string]authScheme) *yaml.Node {
 	var names []string
 	for _, k := range sortedKeys(op.auth) {
 		u := op.auth[k]
-		if 2*u.count < op.ok {
+		if 2*u.count < op.base() {
 			continue
 		}
 		name := schemeName(u.scheme)

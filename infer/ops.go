@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/backworks/bw/store"
@@ -26,7 +28,19 @@ type operation struct {
 	request  map[string]*content // by media type, from successful exchanges
 	reqSeen  int                 // successful exchanges that had a request body
 	resps    map[int]*response
+
+	// errLearned counts the failed requests learned from while the
+	// operation has answered only with errors (rule 21); its first success
+	// forgets them.
+	errLearned int
+	// rejected counts the parameter names of requests the service
+	// rejected as invalid (400, 422), by name set: the evidence that makes
+	// a query parameter or header required (rule 18).
+	rejected map[string]int
 }
+
+// maxRejectedSets bounds the distinct name sets of rejected requests kept.
+const maxRejectedSets = 64
 
 type param struct {
 	count    int // successful requests that carried it
@@ -91,9 +105,26 @@ func (op *operation) add(s *sample, params []string) {
 		}
 	}
 	if !success {
+		if status == 400 || status == 422 {
+			op.addRejected(ex)
+		}
+		if op.ok == 0 {
+			op.errLearned++
+			op.learn(s, params)
+		}
 		return
 	}
+	if op.ok == 0 && op.errLearned > 0 {
+		op.forget()
+	}
 	op.ok++
+	op.learn(s, params)
+}
+
+// learn merges the request side of an exchange: path values, query,
+// headers, credentials and body.
+func (op *operation) learn(s *sample, params []string) {
+	ex := s.ex
 	for i, v := range params {
 		if i < len(op.pathVals) {
 			op.pathVals[i].add(scalar(v), 1)
@@ -113,6 +144,69 @@ func (op *operation) add(s *sample, params []string) {
 		op.reqSeen++
 		addContent(op.request, d)
 	}
+}
+
+// base is the number of requests parameters and bodies were learned from:
+// the successful ones, or for an operation seen only with errors, those.
+func (op *operation) base() int {
+	if op.ok > 0 {
+		return op.ok
+	}
+	return op.errLearned
+}
+
+// forget drops what was learned from failed requests.
+func (op *operation) forget() {
+	op.query, op.headers, op.auth = map[string]*param{}, map[string]*param{}, map[string]*authUse{}
+	op.request, op.reqSeen = map[string]*content{}, 0
+	for i := range op.pathVals {
+		op.pathVals[i] = newShape()
+	}
+}
+
+// addRejected records the query and header names a rejected request had.
+func (op *operation) addRejected(ex *store.Exchange) {
+	var q, h []string
+	if vals, err := url.ParseQuery(ex.Request.RawQuery); err == nil {
+		for name := range vals {
+			q = append(q, queryBase(name))
+		}
+	}
+	for _, f := range ex.Request.Header.Regular() {
+		h = append(h, strings.ToLower(f.Name))
+	}
+	sort.Strings(q)
+	sort.Strings(h)
+	key := strings.Join(q, "\x00") + "\x01" + strings.Join(h, "\x00")
+	if op.rejected == nil {
+		op.rejected = map[string]int{}
+	}
+	if op.rejected[key] > 0 || len(op.rejected) < maxRejectedSets {
+		op.rejected[key]++
+	}
+}
+
+// rejectedWithout reports whether the service rejected a request that
+// lacked the query parameter (header when header is set) name.
+func (op *operation) rejectedWithout(name string, header bool) bool {
+	for key := range op.rejected {
+		q, h, _ := strings.Cut(key, "\x01")
+		list := q
+		if header {
+			list = h
+		}
+		if !slices.Contains(strings.Split(list, "\x00"), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// paramRequired: a query parameter or header is required only when every
+// successful request had it and the service rejected one without it; a
+// client that always sends it proves nothing about the server (rule 18).
+func (op *operation) paramRequired(p *param, name string, header bool) bool {
+	return op.ok >= 2 && p.count == op.ok && op.rejectedWithout(name, header)
 }
 
 func addContent(m map[string]*content, d decoded) {
@@ -167,10 +261,7 @@ func (op *operation) addQuery(raw string) {
 		return
 	}
 	for name, vs := range vals {
-		base := name
-		if i := strings.IndexByte(name, '['); i > 0 && strings.HasSuffix(name, "]") {
-			base = name[:i] // filter[x] is the deepObject parameter filter
-		}
+		base := queryBase(name)
 		if isSecretQuery(base) {
 			continue // credentials become securitySchemes (rule 20)
 		}
@@ -194,6 +285,15 @@ func (op *operation) addQuery(raw string) {
 			p.s.add(scalar(v), 1)
 		}
 	}
+}
+
+// queryBase names the parameter of a query key: filter[x] is the deepObject
+// parameter filter.
+func queryBase(name string) string {
+	if i := strings.IndexByte(name, '['); i > 0 && strings.HasSuffix(name, "]") {
+		return name[:i]
+	}
+	return name
 }
 
 // addHeaders counts the request's header parameters. Pseudo-headers
