@@ -116,6 +116,15 @@ eval: build
 eval-paired: build
 	BW=bin/bw bash bench/eval/paired.sh bench/out/eval
 
+# bw infer, har-to-openapi and Optic scored on traffic from real servers (Alertmanager and
+# PowerDNS from Debian, the LoopBack 4 todo example from npm), each driven by a scripted
+# stateful scenario through bw capture. Installs what is missing; takes a few minutes.
+# EVAL_REAL_ARGS e.g. --no-baselines, or server names (alertmanager powerdns loopback-todo).
+.PHONY: eval-real
+EVAL_REAL_ARGS ?=
+eval-real: build
+	BW=bin/bw bash bench/eval-real/run.sh $(EVAL_REAL_ARGS)
+
 # Installs nginx and wrk with apt-get when they are missing.
 bench-deps:
 	@bench/deps.sh
