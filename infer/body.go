@@ -43,12 +43,16 @@ func decodeBody(h store.Header, b *store.Body) decoded {
 		return decoded{kind: kindEmpty}
 	}
 	data := b.Data
-	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" && b.Decoded == "" {
+	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); !noCoding(enc) && b.Decoded == "" {
 		out, err := store.Decompress(enc, data, maxDecoded)
-		if err != nil {
+		switch {
+		case err == nil:
+			data = out
+		case !looksJSON(data):
 			return decoded{media: mediaType(h), kind: kindBinary}
 		}
-		data = out
+		// An unknown or bogus coding ("null", "none", garbage) on a body
+		// that is JSON as it stands: the coding is a mislabel (rule 3).
 	}
 	ct := h.Get("Content-Type")
 	media, params, _ := mime.ParseMediaType(ct)
@@ -107,6 +111,26 @@ func isJSONMedia(m string) bool {
 func isTextMedia(m string) bool {
 	return strings.HasPrefix(m, "text/") || strings.HasSuffix(m, "+xml") || m == "application/xml" ||
 		m == "application/javascript" || m == "application/x-yaml" || m == "application/yaml"
+}
+
+// noCoding reports a Content-Encoding value that names no coding.
+func noCoding(enc string) bool {
+	switch enc {
+	case "", "identity", "null", "none", "undefined", "utf-8", "utf8", "binary", "8bit", "7bit":
+		return true
+	}
+	return false
+}
+
+// looksJSON reports a body that starts like a JSON object or array and
+// parses as one.
+func looksJSON(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	if len(t) == 0 || t[0] != '{' && t[0] != '[' {
+		return false
+	}
+	_, ok := parseJSON(t)
+	return ok
 }
 
 // sniffJSON accepts JSON in mislabelled bodies (text/plain, none, octet-stream).

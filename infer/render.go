@@ -176,10 +176,13 @@ func (b *schemaBuilder) schema(s *shape, hint string) *yaml.Node {
 		if !nullable {
 			return mapping()
 		}
+		// Only null was seen: nullable, type unknown (rule 12). In 3.1 a
+		// schema without a type takes null and whatever the real type is.
 		if b.v31 {
-			return mapping("type", "null")
+			return mapping("description", "only null was observed")
 		}
-		// 3.0 has no null type and nullable needs a type: say what was seen.
+		// 3.0 validators let null through only with nullable, and nullable
+		// needs a type: say what was seen.
 		return mapping("type", "string", "nullable", true, "description", "only null was observed")
 	case 1:
 		n := b.single(s, types[0], hint)

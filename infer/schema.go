@@ -338,8 +338,8 @@ func keyJaccard(a, b *shape) float64 {
 // instance of the same type elsewhere.
 func (s *shape) required(key string) bool {
 	p := s.props[key]
-	if p == nil || p.count < s.objs {
-		return false
+	if p == nil || p.count < s.objs || p.s.nulls == p.s.n {
+		return false // only ever null is no evidence of presence (rule 12)
 	}
 	if s.pool == nil {
 		return s.objs >= 2
