@@ -81,7 +81,7 @@ func (a *API) endpointNode(b *schemaBuilder, op *operation, schemes map[string]a
 	if op.reqSeen > 0 {
 		media := sortedKeys(op.request)
 		req := mapping("content_type", media[0], "required", op.reqSeen == op.base())
-		mn := b.mediaNode(op.request[media[0]], bodyHint(op, "Request"))
+		mn := b.requestNode(op.request[media[0]], bodyHint(op, "Request"))
 		put(req, "schema", get(mn, "schema"))
 		put(n, "request", req)
 	}

@@ -84,7 +84,7 @@ func (a *API) operationNode(b *schemaBuilder, op *operation, schemes map[string]
 	if op.reqSeen > 0 {
 		content := mapping()
 		for _, media := range sortedKeys(op.request) {
-			content.Content = append(content.Content, str(media), b.mediaNode(op.request[media], bodyHint(op, "Request")))
+			content.Content = append(content.Content, str(media), b.requestNode(op.request[media], bodyHint(op, "Request")))
 		}
 		put(n, "requestBody", mapping("required", op.reqSeen == op.base(), "content", content))
 	}
@@ -203,6 +203,14 @@ func responseHeaders(b *schemaBuilder, r *response) *yaml.Node {
 		return nil
 	}
 	return hs
+}
+
+// requestNode renders a request body: its fields are required only with
+// enough distinct samples (minRequestBodies).
+func (b *schemaBuilder) requestNode(c *content, hint string) *yaml.Node {
+	b.noRequired = len(c.distinct) < minRequestBodies
+	defer func() { b.noRequired = false }()
+	return b.mediaNode(c, hint)
 }
 
 func (b *schemaBuilder) mediaNode(c *content, hint string) *yaml.Node {

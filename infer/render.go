@@ -138,6 +138,9 @@ func sanitize(v any) any {
 type schemaBuilder struct {
 	v31     bool
 	objects []*hoistable
+	// noRequired is set while a request body with too few distinct
+	// samples is rendered: none of its fields is required (rule 11).
+	noRequired bool
 }
 
 type hoistable struct {
@@ -259,7 +262,7 @@ func (b *schemaBuilder) single(s *shape, typ, hint string) *yaml.Node {
 		var required []string
 		for _, k := range sortedKeys(s.props) {
 			put(props, k, b.schema(s.props[k].s, k))
-			if s.required(k) {
+			if !b.noRequired && s.required(k) {
 				required = append(required, k)
 			}
 		}
@@ -286,26 +289,35 @@ func enumValues(s *shape) []string {
 	return sortedKeys(s.values)
 }
 
-// mapLike reports objects keyed by ids (rule 15).
+// mapLike reports objects keyed by ids (rule 15): every key all digits or
+// a UUID, object id or long hex, or very many keys each seen in hardly any
+// instance. Variants of one object type (events of a few kinds, each with
+// its own keys) also have many optional keys, but each key comes back in a
+// good share of the instances: they stay one object with optional keys. Too
+// few instances to tell the two apart also leave it an object.
 func mapLike(s *shape) bool {
 	if len(s.props) == 0 {
 		return false
 	}
 	idKeys := 0
-	optional := 0
+	rare := 0
 	for k, p := range s.props {
 		if c := classify(k); c == classInt || c == classUUID || c == classObjectID || c == classHex {
 			idKeys++
 		}
-		if p.count*10 < s.objs*5 {
-			optional++
+		if p.count == 1 || p.count*10 <= s.objs {
+			rare++
 		}
 	}
 	if idKeys == len(s.props) {
 		return true
 	}
-	return len(s.props) >= 24 && optional*10 >= len(s.props)*9
+	return len(s.props) >= 24 && s.objs >= minMapInstances && rare*10 >= len(s.props)*9
 }
+
+// minMapInstances is how many instances an object needs before keys that
+// differ from instance to instance make it a map rather than a record.
+const minMapInstances = 4
 
 // hoist moves object schemas that occur in several places into components,
 // smallest first so that larger ones refer to the smaller ones.

@@ -218,3 +218,31 @@ func TestPrismAcceptsWithoutAlwaysSentQuery(t *testing.T) {
 		t.Errorf("Prism GET /items without limit or X-Client: %d, want success", st)
 	}
 }
+
+// TestRequestBodyRequiredNeedsVariedSamples: rule 11. Request-body fields
+// are required only with minRequestBodies distinct bodies; the same body
+// sent again and again is one sample.
+func TestRequestBodyRequiredNeedsVariedSamples(t *testing.T) {
+	required := func(bodies ...string) string {
+		var exs []ex
+		for _, b := range bodies {
+			exs = append(exs, ex{method: "POST", path: "/pets", req: b, status: 201, resp: `{"id":1}`})
+		}
+		doc, out := openapi(t, exs, Options{})
+		s := deref(doc, dig(doc, "paths", "/pets", "post", "requestBody", "content", "application/json", "schema"))
+		if s == nil {
+			t.Fatalf("no request schema:\n%s", out)
+		}
+		return fmt.Sprint(dig(s, "required"))
+	}
+	same := `{"name":"rex","tag":"dog"}`
+	if got := required(same, same, same, same, same); got != "<nil>" {
+		t.Errorf("one body sent five times: required %s, want none", got)
+	}
+	if got := required(`{"name":"rex","tag":"dog"}`, `{"name":"tom","tag":"cat"}`); got != "<nil>" {
+		t.Errorf("two distinct bodies: required %s, want none", got)
+	}
+	if got := required(`{"name":"rex","tag":"dog"}`, `{"name":"tom","tag":"cat"}`, `{"name":"bo"}`); got != "[name]" {
+		t.Errorf("three distinct bodies: required %s, want [name]", got)
+	}
+}
