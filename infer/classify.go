@@ -26,15 +26,27 @@ const (
 	classHex                      // 32+ hex digits (hashes)
 	classDate                     // 2024-05-01 or a date-time
 	classToken                    // id-like: 6+ chars, 3+ digits, a letter
+
+	// Identifier classes (rule 6): evidence enough on one sample, decided
+	// when the trie is resolved so that a literal route's own shape can
+	// still keep it literal (rule 7).
+	className     // DNS name, e-mail, host:port, slug: named like the resource
+	classSemver   // 1.2.3, v1.2.3-rc.1
+	classPrefixed // ord_…, sk_live_…, cus_…, base64url: id-like
 )
 
 var (
-	reUUID  = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	reHex   = regexp.MustCompile(`^[0-9a-fA-F]+$`)
-	reVer   = regexp.MustCompile(`^[vV]\d+(\.\d+)*([a-z]+\d*)?$|^\d+\.\d+(\.\d+)?$`)
-	reDate  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	reTime  = regexp.MustCompile(`^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$`)
-	reEmail = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	reUUID   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	reHex    = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+	reVer    = regexp.MustCompile(`^[vV]\d+(\.\d+)?([a-z]+\d*)?$|^\d+\.\d+$`)
+	reSemver = regexp.MustCompile(`^[vV]?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$`)
+	reLabel  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+	rePrefix = regexp.MustCompile(`^[a-z]{2,8}(_[a-z]{2,8})?_[A-Za-z0-9]{6,}$`)
+	reB64URL = regexp.MustCompile(`^[A-Za-z0-9_-]{16,}={0,2}$`)
+	reSlug   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$`)
+	reDate   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	reTime   = regexp.MustCompile(`^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$`)
+	reEmail  = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
 // classify says whether a segment is a parameter by its value alone (rule 4).
@@ -72,7 +84,7 @@ func isDigits(s string) bool {
 
 // isToken: 6+ characters with 3+ digits and a letter, like "a1b2c3" or "ord_7H3k2".
 func isToken(s string) bool {
-	if len(s) < 6 || reVer.MatchString(s) {
+	if len(s) < 6 || reVer.MatchString(s) || reSemver.MatchString(s) {
 		return false
 	}
 	digits, letters := 0, 0
@@ -90,7 +102,8 @@ func isToken(s string) bool {
 	return digits >= 3 && letters >= 1
 }
 
-// isVersion reports tokens like v1, v2.1, 2.0 that are never parameters.
+// isVersion reports tokens like v1, v2.1, 2.0, v1beta1 that are never
+// parameters; three-part versions (1.2.3) are semver identifiers instead.
 func isVersion(s string) bool { return reVer.MatchString(s) }
 
 func isDate(s string) bool {
@@ -286,4 +299,103 @@ func singular(seg string) string {
 		parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
 	}
 	return strings.Join(parts, "")
+}
+
+// fileExt are last labels that make a dotted name a file, not a host.
+var fileExt = map[string]bool{}
+
+func init() {
+	for _, e := range strings.Fields(`html htm xhtml json jsonld xml yaml yml txt text csv tsv pdf png jpg jpeg gif
+		svg ico js mjs css map md rst zip gz tgz tar bz2 xz zst rar jar war ear exe bin dll so php asp aspx
+		jsp cgi pl py rb go rs java c h cpp sh bat ps1 log conf cfg ini toml env lock sig asc pem crt cer
+		key der p12 pfx pub wasm woff woff2 ttf otf eot mp3 mp4 m4a wav ogg webm webp avif heic mov avi
+		doc docx xls xlsx ppt pptx odt rtf rss atom ics vcf db sqlite bak tmp old orig diff patch proto
+		graphql gql wsdl raml har pkg deb rpm dmg iso img apk ipa msi tif tiff bmp psd`) {
+		fileExt[e] = true
+	}
+}
+
+// tagWords are the moving tags that sit beside semver values
+// (/images/web/tags/latest); they join a semver parameter only on its
+// evidence, never on their own.
+var tagWords = map[string]bool{"latest": true, "stable": true, "edge": true, "nightly": true,
+	"canary": true, "next": true, "beta": true, "alpha": true, "lts": true, "current": true}
+
+// identClass says whether a text segment is an identifier by its class
+// (rule 6): DNS names with or without the trailing dot, e-mail addresses,
+// host:port, semver, slugs with a non-word part or a digit, prefixed ids and
+// base64url. It returns classText when it is none of these.
+func identClass(seg string) segClass {
+	switch {
+	case len(seg) < 3 || len(seg) > 320:
+		return classText
+	case reSemver.MatchString(seg):
+		return classSemver
+	case strings.IndexByte(seg, '@') > 0:
+		if reEmail.MatchString(seg) {
+			if _, err := mail.ParseAddress(seg); err == nil {
+				return className
+			}
+		}
+		return classText
+	case strings.IndexByte(seg, ':') > 0:
+		host, port, ok := strings.Cut(seg, ":")
+		if ok && isDigits(port) && len(port) <= 5 && (host == "localhost" || isHostName(host) || isIP(host)) {
+			return className
+		}
+		return classText
+	case isHostName(seg):
+		return className
+	case rePrefix.MatchString(seg):
+		tail := seg[strings.LastIndexByte(seg, '_')+1:]
+		if strings.ContainsAny(tail, "0123456789") || strings.ToLower(tail) != tail {
+			return classPrefixed
+		}
+	case reSlug.MatchString(seg) && strings.Count(seg, "-") <= 12:
+		if strings.ContainsAny(seg, "0123456789") || !isDictionaryWord(seg) {
+			return className
+		}
+	case len(seg) >= 16 && reB64URL.MatchString(seg):
+		var up, lo, dig bool
+		for _, r := range seg {
+			up = up || (r >= 'A' && r <= 'Z')
+			lo = lo || (r >= 'a' && r <= 'z')
+			dig = dig || (r >= '0' && r <= '9')
+		}
+		if up && lo && dig {
+			return classPrefixed
+		}
+	}
+	return classText
+}
+
+// isHostName reports DNS names of two labels or more, with or without the
+// trailing dot, whose last label is a letters-only top-level domain and not
+// a file extension (report.pdf, openapi.json are files).
+func isHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if len(s) > 253 || strings.Count(s, ".") < 1 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if !reLabel.MatchString(l) {
+			return false
+		}
+	}
+	tld := labels[len(labels)-1]
+	if len(tld) < 2 || len(tld) > 24 || fileExt[strings.ToLower(tld)] {
+		return false
+	}
+	for _, r := range tld {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(strings.Trim(s, "[]"))
+	return err == nil
 }

@@ -4,7 +4,8 @@
 // # Method
 //
 // [Infer] streams the store twice. The first pass builds a trie of paths
-// with per-node evidence (methods, statuses, top-level response keys) and
+// with per-node evidence (methods, statuses, top-level response keys, the
+// identifier values and links responses carried, capped per node) and
 // decides which segments are parameters. The second pass maps every exchange
 // to its operation and merges its bodies into schema state that grows with
 // the API's shape, not with the number of exchanges. The rules are those of
@@ -108,6 +109,7 @@ func Infer(ctx context.Context, db *store.DB, opts Options) (*API, error) {
 			keys = responseKeys(&ex.Response)
 		}
 		node.record(ex.Request.Method, ex.Response.Status, keys)
+		sv.root.collect(node, &ex.Response)
 		return nil
 	})
 	if err != nil {

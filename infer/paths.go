@@ -1,19 +1,28 @@
 package infer
 
 import (
+	"hash/fnv"
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/backworks/bw/store"
 )
 
 // Path templating (rules 4-9): every concrete path goes into a trie in pass
 // one; segments that are ids by their value alone go straight to the node's
 // parameter child, so the trie grows with the API, not with the traffic. Text
-// segments stay literal until resolve finds cardinality evidence for them.
+// segments stay literal until resolve finds evidence for them: an identifier
+// class, a response that named the value (an id-like field of the list or
+// the item, a link, Location), or enough siblings of one shape.
 
 const (
 	minCardinality = 4   // distinct sibling values that make a text segment a parameter
 	maxLiterals    = 512 // literal children beyond which a node's text children are values
+
+	maxScans  = 32    // responses per node read for identifier values
+	maxEchoes = 1024  // identifier values kept per node
+	maxLinks  = 16384 // links kept per service
 )
 
 type pathNode struct {
@@ -31,6 +40,14 @@ type pathNode struct {
 	protected bool   // a hint says this literal stays literal
 
 	template string // set by resolve
+
+	// Identifier evidence (rule 6): hashes of the string values of id-like
+	// fields in this node's responses (capped), and how many responses were
+	// read for them. On the root only: the links seen (Location, href).
+	echo    map[uint64]struct{}
+	echoMax uint64 // the largest hash in echo, once it is full
+	scans   int
+	links   *linkSet
 }
 
 // methodSig is the evidence used to compare siblings: statuses and top-level
@@ -244,6 +261,10 @@ func (n *pathNode) absorb(o *pathNode) {
 		p.absorb(o.param)
 	}
 	n.protected = n.protected || o.protected
+	n.scans += o.scans
+	for h := range o.echo {
+		n.addEcho(h)
+	}
 }
 
 func (n *pathNode) textKids() int {
@@ -274,25 +295,33 @@ func (s *methodSig) merge(o *methodSig) {
 // names parameters and sets templates.
 func (n *pathNode) resolve() {
 	n.template = ""
-	n.resolveAt(0, false)
+	n.resolveAt(0, "", false, n.links)
 	n.finish("", nil)
 }
 
-func (n *pathNode) resolveAt(depth int, inCountedParam bool) {
-	if depth > 0 && !(inCountedParam && n.srcKids < 2) {
-		n.mergeValues()
+// resolveAt resolves the node reached by segment seg ("" for a parameter).
+// Under a parameter made from text values whose values had fewer than two
+// text children each, only identifier evidence makes a parameter: never two
+// adjacent parameters from one merge step (/zones/{zone}/records).
+func (n *pathNode) resolveAt(depth int, seg string, inCountedParam bool, links *linkSet) {
+	if depth > 0 {
+		n.mergeValues(seg, links, inCountedParam && n.srcKids < 2)
 	}
 	for _, k := range sortedKeys(n.lit) {
-		n.lit[k].resolveAt(depth+1, false)
+		n.lit[k].resolveAt(depth+1, k, false, links)
 	}
 	if n.param != nil {
-		n.param.resolveAt(depth+1, n.param.byCount)
+		n.param.resolveAt(depth+1, "", n.param.byCount, links)
 	}
 }
 
 // mergeValues moves text children that are values into the parameter child
-// (rules 5-7).
-func (n *pathNode) mergeValues() {
+// (rules 5-7). With evidenceOnly, only identifiers move.
+func (n *pathNode) mergeValues(seg string, links *linkSet, evidenceOnly bool) {
+	n.mergeIdentifiers(seg, links)
+	if evidenceOnly {
+		return
+	}
 	var words, others []string
 	for _, k := range sortedKeys(n.lit) {
 		c := n.lit[k]
@@ -342,6 +371,20 @@ func (n *pathNode) mergeValues() {
 			words = n.mergeGroup(rare)
 		}
 	}
+	// Words and non-words too few to make a parameter apart count together
+	// when they share the endpoint's shapes: a word's siblings are then not
+	// all words (rule 5). Words must be requested rarely, as values are.
+	if len(others) > 0 && len(words) > 0 && len(others)+len(words) >= minCardinality {
+		mixed := append([]string(nil), others...)
+		for _, k := range words {
+			if n.lit[k].maxRepeat() <= 2 {
+				mixed = append(mixed, k)
+			}
+		}
+		if left := n.mergeGroup(mixed); len(left) < len(mixed) {
+			others, words = stillLiteral(n, others), stillLiteral(n, words)
+		}
+	}
 	// Values too few to make a parameter on their own join one that others
 	// made, when they agree with it: non-words, and slug-like word
 	// compounds ("frank-smith") requested rarely. A single word or a
@@ -355,11 +398,91 @@ func (n *pathNode) mergeValues() {
 			n.mergeIntoParam(k)
 		}
 	}
+	semver := n.param.classes[classSemver] > 0
 	for _, k := range words {
-		if c := n.lit[k]; c != nil && strings.ContainsAny(k, "-_") && c.maxRepeat() <= 2 && agrees(c.sig, ref, nil) {
+		c := n.lit[k]
+		if c == nil || !agrees(c.sig, ref, nil) {
+			continue
+		}
+		if (strings.ContainsAny(k, "-_") && c.maxRepeat() <= 2) || (semver && tagWords[strings.ToLower(k)]) {
 			n.mergeIntoParam(k)
 		}
 	}
+}
+
+// stillLiteral returns the keys of ks that are still literal children of n.
+func stillLiteral(n *pathNode, ks []string) []string {
+	var out []string
+	for _, k := range ks {
+		if n.lit[k] != nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// mergeIdentifiers moves the literal children that are identifiers into the
+// parameter child (rule 6): by their class (DNS names, e-mails, semver,
+// prefixed ids, ...), or because a response named them: an id-like field of
+// this node's responses (the collection they were listed in) or of their
+// own, a link (href, self, Location) ending in them. A literal whose shape
+// differs from the parameter's stays a route (rule 7).
+func (n *pathNode) mergeIdentifiers(seg string, links *linkSet) {
+	var ids []string
+	var classes []segClass
+	for _, k := range sortedKeys(n.lit) {
+		c := n.lit[k]
+		if c.protected || isVersion(k) || strings.EqualFold(k, "api") {
+			continue
+		}
+		class := identClass(k)
+		if class == classText && !n.names(k, seg, links) {
+			continue
+		}
+		ids = append(ids, k)
+		classes = append(classes, class)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	var ref map[string]map[string]int
+	if n.param != nil {
+		ref = keysByMethod(n.param.sig)
+	}
+	for i, k := range ids {
+		if ref != nil && !agrees(n.lit[k].sig, ref, nil) {
+			continue
+		}
+		created := n.param == nil
+		p := n.paramChild()
+		p.absorb(n.lit[k])
+		delete(n.lit, k)
+		switch classes[i] {
+		case classPrefixed, classSemver:
+			p.classes[classes[i]]++
+		default:
+			p.classes[classText]++
+		}
+		if created && classes[i] != classPrefixed {
+			p.byCount = true // named like the resource: /zones/{zone}
+		}
+		if created {
+			ref = keysByMethod(p.sig)
+		}
+	}
+}
+
+// names reports whether a response named the value k of a child of n: an
+// id-like field of n's responses or of k's own, or a link ending in it.
+func (n *pathNode) names(k, seg string, links *linkSet) bool {
+	h := hashString(k)
+	if _, ok := n.echo[h]; ok {
+		return true
+	}
+	if _, ok := n.lit[k].echo[h]; ok {
+		return true
+	}
+	return links.has(seg, k)
 }
 
 // maxRepeat is how often the most repeated identical request (one method
@@ -518,7 +641,7 @@ func paramName(prev string, classes map[segClass]int, byCount bool, used map[str
 		if c != classDate {
 			onlyDates = false
 		}
-		if c != classText && c != classDate {
+		if c != classText && c != classDate && c != className && c != classSemver {
 			idLike = true
 		}
 	}
@@ -562,4 +685,160 @@ func escapeSegment(s string) string {
 	// Keep characters OpenAPI paths commonly carry unescaped.
 	r := strings.NewReplacer("%3A", ":", "%40", "@", "%2C", ",", "%3B", ";", "%3D", "=", "%2B", "+")
 	return r.Replace(e)
+}
+
+// linkSet holds the last two segments of the links responses carried
+// (Location, Content-Location, href/self/url fields), hashed: a link's
+// last segment is an identifier under the segment before it.
+type linkSet struct {
+	pairs map[uint64]struct{} // hash(parent, last)
+	last  map[uint64]struct{} // hash(last), for children of parameters
+}
+
+func (l *linkSet) add(link string) {
+	if l == nil || len(link) > 2048 || len(l.pairs) >= maxLinks {
+		return
+	}
+	u, err := url.Parse(link)
+	if err != nil || u.EscapedPath() == "" {
+		return
+	}
+	segs := splitPath(u.EscapedPath())
+	if len(segs) < 2 {
+		return
+	}
+	last, parent := segs[len(segs)-1], segs[len(segs)-2]
+	l.pairs[hashString(parent+"\x00"+last)] = struct{}{}
+	l.last[hashString(last)] = struct{}{}
+}
+
+func (l *linkSet) has(parent, last string) bool {
+	if l == nil {
+		return false
+	}
+	if parent == "" {
+		_, ok := l.last[hashString(last)]
+		return ok
+	}
+	_, ok := l.pairs[hashString(parent+"\x00"+last)]
+	return ok
+}
+
+func hashString(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// addEcho adds a value hash to the node's set, which keeps the maxEchoes
+// smallest hashes: the same values in any order, or merged in any order,
+// leave the same set.
+func (n *pathNode) addEcho(h uint64) {
+	if n.echo == nil {
+		n.echo = map[uint64]struct{}{}
+	}
+	if _, ok := n.echo[h]; ok {
+		return
+	}
+	if len(n.echo) < maxEchoes {
+		n.echo[h] = struct{}{}
+		if len(n.echo) == maxEchoes {
+			n.echoMax = maxKey(n.echo)
+		}
+		return
+	}
+	if h >= n.echoMax {
+		return
+	}
+	delete(n.echo, n.echoMax)
+	n.echo[h] = struct{}{}
+	n.echoMax = maxKey(n.echo)
+}
+
+func maxKey(m map[uint64]struct{}) uint64 {
+	var top uint64
+	for k := range m {
+		top = max(top, k)
+	}
+	return top
+}
+
+// collect gathers identifier evidence from one response that ended at node
+// (n is the root): its links, and for the first maxScans responses of each
+// node, the values of its id-like fields. Memory grows with the nodes, not
+// with the exchanges. (Which responses are the first depends on the order of
+// the recordings only for nodes with more than maxScans of them.)
+func (n *pathNode) collect(node *pathNode, r *store.Response) {
+	if n.links == nil {
+		n.links = &linkSet{pairs: map[uint64]struct{}{}, last: map[uint64]struct{}{}}
+	}
+	for _, name := range []string{"Location", "Content-Location"} {
+		if v := r.Header.Get(name); v != "" {
+			n.links.add(v)
+		}
+	}
+	if r.Status < 200 || r.Status >= 300 || len(r.Body.Data) == 0 || node.scans >= maxScans {
+		return
+	}
+	if !isJSONMedia(mediaType(r.Header)) && !sniffJSON(mediaType(r.Header), r.Body.Data) {
+		return
+	}
+	node.scans++
+	d := decodeBody(r.Header, &r.Body)
+	if d.kind != kindJSON {
+		return
+	}
+	walkValues(d.value, "", 0, node, n.links)
+}
+
+// walkValues records the string values of id-like fields (and of arrays of
+// strings near the top: /tags returning ["go","rust"]) to node's echo set,
+// and link-like fields to links, down to objects in a list in a wrapper.
+func walkValues(v any, key string, depth int, node *pathNode, links *linkSet) {
+	switch v := v.(type) {
+	case string:
+		switch {
+		case linkKey(key):
+			links.add(v)
+		case key == "[]" && depth <= 2, idKey(key) && depth <= 4:
+			if v != "" && len(v) <= 256 && !strings.ContainsAny(v, "/\n") {
+				node.addEcho(hashString(v))
+			}
+		}
+	case map[string]any:
+		if depth > 5 {
+			return
+		}
+		for k, x := range v {
+			walkValues(x, k, depth+1, node, links)
+		}
+	case []any:
+		if depth > 3 {
+			return
+		}
+		for _, x := range v {
+			walkValues(x, "[]", depth+1, node, links)
+		}
+	}
+}
+
+// idKey reports field names whose values name a resource.
+func idKey(k string) bool {
+	l := strings.ToLower(k)
+	switch l {
+	case "id", "name", "key", "slug", "username", "login", "handle", "email", "code", "uid", "uuid",
+		"ref", "tag", "version", "domain", "host", "hostname", "zone", "server", "fqdn", "label":
+		return true
+	}
+	return strings.HasSuffix(l, "_id") || strings.HasSuffix(l, "_name") || strings.HasSuffix(l, "_key") ||
+		(len(k) > 2 && (strings.HasSuffix(k, "Id") || strings.HasSuffix(k, "ID") || strings.HasSuffix(k, "Name") || strings.HasSuffix(k, "Key")))
+}
+
+// linkKey reports field names whose values are links to a resource.
+func linkKey(k string) bool {
+	switch strings.ToLower(k) {
+	case "href", "self", "url", "uri", "link", "location":
+		return true
+	}
+	return false
 }
