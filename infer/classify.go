@@ -348,7 +348,7 @@ func identClass(seg string) segClass {
 		return className
 	case rePrefix.MatchString(seg):
 		tail := seg[strings.LastIndexByte(seg, '_')+1:]
-		if strings.ContainsAny(tail, "0123456789") || strings.ToLower(tail) != tail {
+		if (strings.ContainsAny(tail, "0123456789") || strings.ToLower(tail) != tail) && !wordy(tail) {
 			return classPrefixed
 		}
 	case reSlug.MatchString(seg) && strings.Count(seg, "-") <= 12:
@@ -362,11 +362,34 @@ func identClass(seg string) segClass {
 			lo = lo || (r >= 'a' && r <= 'z')
 			dig = dig || (r >= '0' && r <= '9')
 		}
-		if up && lo && dig {
+		if up && lo && dig && !wordy(seg) {
 			return classPrefixed
 		}
 	}
 	return classText
+}
+
+// wordy reports names made of dictionary words around digits and single
+// letters (getUserProfileV2, settings2): routes, not random ids.
+func wordy(seg string) bool {
+	parts := splitWords(strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '-'
+		}
+		return r
+	}, seg))
+	dict := dictionary()
+	n := 0
+	for _, p := range parts {
+		if len(p) <= 1 {
+			continue
+		}
+		if !dict[p] && !dict[strings.TrimSuffix(p, "s")] {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // isHostName reports DNS names of two labels or more, with or without the

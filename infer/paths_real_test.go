@@ -154,6 +154,7 @@ func TestIdentClass(t *testing.T) {
 		"report.pdf": classText, "openapi.json": classText, "v1": classText, "2.0": classText,
 		"reset-password": classText, "user_settings": classText, "findByStatus": classText,
 		"latest": classText, "me": classText, "index.html": classText,
+		"getUserProfileV2": classText, "listAllOrdersByStatus2024": classText, "user_settings2": classText,
 	} {
 		if got := identClass(seg); got != want {
 			t.Errorf("identClass(%q) = %d, want %d", seg, got, want)
@@ -217,5 +218,24 @@ func TestEvidenceBounded(t *testing.T) {
 	}
 	if n := len(root.links.pairs); n > maxLinks {
 		t.Errorf("%d links", n)
+	}
+}
+
+// The capped value set keeps the smallest hashes: any order of the same
+// values leaves the same set.
+func TestEchoSetOrderFree(t *testing.T) {
+	a, b := newNode(), newNode()
+	n := 3 * maxEchoes
+	for i := range n {
+		a.addEcho(hashString(fmt.Sprint(i)))
+		b.addEcho(hashString(fmt.Sprint(n - 1 - i)))
+	}
+	if len(a.echo) != maxEchoes || fmt.Sprint(a.echo) != fmt.Sprint(b.echo) {
+		t.Fatalf("sets differ: %d %d", len(a.echo), len(b.echo))
+	}
+	c := newNode()
+	c.absorb(a)
+	if fmt.Sprint(c.echo) != fmt.Sprint(a.echo) {
+		t.Fatal("absorb changed the set")
 	}
 }
