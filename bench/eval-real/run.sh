@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh scores `bw infer` on traffic recorded from REAL servers (issue 9, item 6).
 #
-# For each server: install it (Debian / npm, cached), start it on 127.0.0.1,
+# For each server: install it (Debian / npm / Go module proxy, cached), start it on 127.0.0.1,
 # take its own published OpenAPI/Swagger document as the truth spec, put
 # `bw capture` in front of it, replay a scripted stateful scenario
 # (scenarios/NAME.jsonl) through the proxy with shared/eval's drive-har.mjs
@@ -12,7 +12,7 @@
 # and print a table. Not part of `make test`; takes a few minutes.
 #
 # usage: bash bench/eval-real/run.sh [--no-baselines] [SERVER...]
-#   SERVER: alertmanager powerdns loopback-todo (default: all)
+#   SERVER: alertmanager powerdns loopback-todo hydra (default: all)
 # env:   BW=path/to/bw (default: go build ./cmd/bw -> bin/bw)
 #        OUT=dir (default: bench/out/eval-real; git-ignored), EVAL_SRC=shared/eval folder
 set -uo pipefail
@@ -25,7 +25,7 @@ log() { printf 'eval-real: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 now() { date +%s; }
 
-ALL_SERVERS=(alertmanager powerdns loopback-todo)
+ALL_SERVERS=(alertmanager powerdns loopback-todo hydra)
 BASELINES=1
 servers=()
 while [ $# -gt 0 ]; do
@@ -244,6 +244,45 @@ ready_loopback_todo() { wait_http "http://127.0.0.1:$1/openapi.json" 60; }
 spec_loopback_todo() {
 	curl -fsS -m 10 "http://127.0.0.1:$2/openapi.json" -o "$1/truth.json" && echo "$1/truth.json"
 }
+
+# --- Ory Hydra 2.3.0, Go module github.com/ory/hydra/v2, built from the Go module proxy in a
+# small wrapper module (hydra's own go.mod replace of gobuffalo/pop is repeated there; -tags
+# sqlite for DSN=memory; the first build takes about 5 minutes). Only the admin API is
+# recorded: bw capture has one upstream. The truth spec is spec/api.json of the module.
+HYDRA_MOD=github.com/ory/hydra/v2
+HYDRA_VER=v2.3.0
+HYDRA_DIR=$OUT/cache/hydra
+install_hydra() {
+	[ -x "$HYDRA_DIR/hydra" ] && [ -s "$HYDRA_DIR/api.json" ] && return 0
+	command -v go >/dev/null || die "go is needed to build hydra"
+	mkdir -p "$HYDRA_DIR"
+	log "building $HYDRA_MOD@$HYDRA_VER from the Go module proxy (into $HYDRA_DIR; minutes)"
+	(
+		set -e
+		cd "$HYDRA_DIR"
+		rm -f go.mod go.sum
+		printf 'module evalreal/hydra\n\ngo 1.24\n' >go.mod
+		export GOFLAGS=-mod=mod
+		timeout 900 go get -tool "$HYDRA_MOD@$HYDRA_VER"
+		go mod edit -replace github.com/gobuffalo/pop/v6=github.com/ory/pop/v6@v6.2.1-0.20241121111754-e5dfc0f3344b
+		timeout 600 go mod tidy
+		timeout 1500 go build -tags sqlite,sqlite_omit_load_extension -o hydra.tmp "$HYDRA_MOD"
+		cp "$(go list -m -f '{{.Dir}}' "$HYDRA_MOD")/spec/api.json" api.json
+		mv hydra.tmp hydra
+	) >"$HYDRA_DIR/install.log" 2>&1 || { tail -5 "$HYDRA_DIR/install.log" >&2; die "building hydra failed (see $HYDRA_DIR/install.log)"; }
+}
+start_hydra() {
+	local d=$1 port=$2 pport
+	mkdir -p "$d/server"
+	pport=$(free_port)
+	(cd "$d/server" && DSN=memory SERVE_ADMIN_HOST=127.0.0.1 SERVE_ADMIN_PORT=$port \
+		SERVE_PUBLIC_HOST=127.0.0.1 SERVE_PUBLIC_PORT=$pport URLS_SELF_ISSUER=http://127.0.0.1:$pport \
+		SECRETS_SYSTEM=eval-real-system-secret-0123456789 exec "$HYDRA_DIR/hydra" serve all --dev) \
+		>"$d/server.log" 2>&1 &
+	SRV=$!
+}
+ready_hydra() { wait_http "http://127.0.0.1:$1/health/ready" 60; }
+spec_hydra() { cp "$HYDRA_DIR/api.json" "$1/truth.json" && echo "$1/truth.json"; }
 
 # ---------------------------------------------------------------- one server
 # run_server NAME: every step into $OUT/NAME/; returns non-zero on a failure
