@@ -246,3 +246,34 @@ func TestRequestBodyRequiredNeedsVariedSamples(t *testing.T) {
 		t.Errorf("three distinct bodies: required %s, want [name]", got)
 	}
 }
+
+// TestPoolingNeedsAgreeingKeySets: rule 11. An object seen once takes
+// required keys from instances elsewhere only when their key sets agree;
+// partial presence elsewhere makes a key optional.
+func TestPoolingNeedsAgreeingKeySets(t *testing.T) {
+	reqOf := func(exs []ex, path string) string {
+		doc, _ := openapi(t, exs, Options{})
+		return fmt.Sprint(dig(deref(doc, dig(doc, "paths", path, "get", "responses", "200", "content", "application/json", "schema")), "required"))
+	}
+	var other []ex
+	for i := range 4 {
+		other = append(other, ex{method: "GET", path: "/b", resp: fmt.Sprintf(`{"id":%d,"name":"n","tag":"t","x":1}`, i)})
+	}
+	one := ex{method: "GET", path: "/a", resp: `{"id":1,"name":"n","tag":"t"}`}
+	if got := reqOf(append(other, one), "/a"); got != "<nil>" {
+		t.Errorf("seen once, key sets differ: required %s, want none", got)
+	}
+	var same []ex
+	for i := range 4 {
+		same = append(same, ex{method: "GET", path: "/c", resp: fmt.Sprintf(`{"id":%d,"name":"n","tag":"t"}`, i)})
+	}
+	if got := reqOf(append(same, one), "/a"); got != "[id name tag]" {
+		t.Errorf("seen once, same key set elsewhere: required %s, want [id name tag]", got)
+	}
+	partial := append([]ex(nil), same...)
+	partial[0].resp = `{"id":0,"name":"n"}`
+	if got := reqOf(append(partial, ex{method: "GET", path: "/a", resp: `{"id":1,"name":"n","tag":"t"}`},
+		ex{method: "GET", path: "/a", resp: `{"id":2,"name":"m","tag":"u"}`}), "/a"); got != "[id name]" {
+		t.Errorf("tag missing from an instance elsewhere: required %s, want [id name]", got)
+	}
+}

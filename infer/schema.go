@@ -249,7 +249,13 @@ const (
 
 type pool struct {
 	partial map[string]bool // keys present in some but not all instances of a member
-	full    map[string]int  // instances of members that had the key every time
+	// full counts, per key set, the instances of members with that key
+	// set that had the key every time. An object seen once takes its
+	// required keys only from members whose key set is the same: pooling
+	// makes keys optional on partial evidence anywhere, required only where
+	// the key sets really agree.
+	full map[string]map[string]int
+	sig  map[*shape]string
 }
 
 // poolObjects links every object shape reachable from roots to its pool.
@@ -303,13 +309,20 @@ func poolObjects(roots []*shape, sides []string) {
 		groups[find(i)] = append(groups[find(i)], s)
 	}
 	for _, g := range groups {
-		p := &pool{partial: map[string]bool{}, full: map[string]int{}}
+		p := &pool{partial: map[string]bool{}, full: map[string]map[string]int{}, sig: map[*shape]string{}}
 		for _, s := range g {
+			sig := strings.Join(sortedKeys(s.props), "\x00")
+			p.sig[s] = sig
+			full := p.full[sig]
+			if full == nil {
+				full = map[string]int{}
+				p.full[sig] = full
+			}
 			for k, pr := range s.props {
 				if pr.count < s.objs {
 					p.partial[k] = true
 				} else {
-					p.full[k] += s.objs
+					full[k] += s.objs
 				}
 			}
 		}
@@ -344,5 +357,5 @@ func (s *shape) required(key string) bool {
 	if s.pool == nil {
 		return s.objs >= 2
 	}
-	return !s.pool.partial[key] && s.pool.full[key] >= 2
+	return !s.pool.partial[key] && (s.objs >= 2 || s.pool.full[s.pool.sig[s]][key] >= 2)
 }
