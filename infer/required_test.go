@@ -110,19 +110,22 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// inferredLimitSpec writes the OpenAPI inferred from a client that always
-// sent ?limit= to a file and returns its path.
-func inferredLimitSpec(t *testing.T) string {
+// inferredLimitSpec writes the OpenAPI (or Backworks YAML) inferred from a
+// client that always sent ?limit= to a file and returns its path.
+func inferredLimitSpec(t *testing.T, backworks bool) string {
 	t.Helper()
 	api, err := Infer(context.Background(), buildDB(t, alwaysLimit(8), false), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := api.OpenAPI("3.1", false)
+	if backworks {
+		out, err = api.Backworks()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), "openapi.yaml")
+	file := filepath.Join(t.TempDir(), "api.yaml")
 	if err := os.WriteFile(file, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +154,14 @@ func getStatus(t *testing.T, url string, header map[string]string) int {
 // client that always sent ?limit= accepts a request without it (rule 18),
 // over a real socket.
 func TestServeAcceptsWithoutAlwaysSentQuery(t *testing.T) {
-	file := inferredLimitSpec(t)
+	for _, backworks := range []bool{false, true} {
+		t.Run(map[bool]string{false: "openapi", true: "backworks"}[backworks], func(t *testing.T) {
+			serveWithoutLimit(t, inferredLimitSpec(t, backworks))
+		})
+	}
+}
+
+func serveWithoutLimit(t *testing.T, file string) {
 	s, err := serve.New(serve.Config{File: file, Listen: "127.0.0.1:0", NoReload: true})
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +193,7 @@ func TestPrismAcceptsWithoutAlwaysSentQuery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prism; skipped with -short")
 	}
-	file := inferredLimitSpec(t)
+	file := inferredLimitSpec(t, false)
 	port := freePort(t)
 	cmd := exec.Command(prism, "mock", file, "-h", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = nil, nil
