@@ -323,8 +323,8 @@ var tagWords = map[string]bool{"latest": true, "stable": true, "edge": true, "ni
 
 // identClass says whether a text segment is an identifier by its class
 // (rule 6): DNS names with or without the trailing dot, e-mail addresses,
-// host:port, semver, slugs with a non-word part or a digit, prefixed ids and
-// base64url. It returns classText when it is none of these.
+// IP addresses, host:port, semver, slugs with a non-word part or a digit,
+// prefixed ids and base64url. It returns classText when it is none of these.
 func identClass(seg string) segClass {
 	switch {
 	case len(seg) < 3 || len(seg) > 320:
@@ -338,6 +338,8 @@ func identClass(seg string) segClass {
 			}
 		}
 		return classText
+	case isIP(seg) && strings.ContainsAny(seg, ".:"):
+		return className
 	case strings.IndexByte(seg, ':') > 0:
 		host, port, ok := strings.Cut(seg, ":")
 		if ok && isDigits(port) && len(port) <= 5 && (host == "localhost" || isHostName(host) || isIP(host)) {

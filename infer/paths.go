@@ -44,10 +44,10 @@ type pathNode struct {
 	// Identifier evidence (rule 6): hashes of the string values of id-like
 	// fields in this node's responses (capped), and how many responses were
 	// read for them. On the root only: the links seen (Location, href).
-	echo    map[uint64]struct{}
-	echoMax uint64 // the largest hash in echo, once it is full
-	scans   int
-	links   *linkSet
+	listed hashSet // values in lists: they name the node's children
+	named  hashSet // values outside lists: they name the node itself
+	scans  int
+	links  *linkSet
 }
 
 // methodSig is the evidence used to compare siblings: statuses and top-level
@@ -262,9 +262,8 @@ func (n *pathNode) absorb(o *pathNode) {
 	}
 	n.protected = n.protected || o.protected
 	n.scans += o.scans
-	for h := range o.echo {
-		n.addEcho(h)
-	}
+	n.listed.merge(&o.listed)
+	n.named.merge(&o.named)
 }
 
 func (n *pathNode) textKids() int {
@@ -300,12 +299,14 @@ func (n *pathNode) resolve() {
 }
 
 // resolveAt resolves the node reached by segment seg ("" for a parameter).
-// Under a parameter made from text values whose values had fewer than two
-// text children each, only identifier evidence makes a parameter: never two
-// adjacent parameters from one merge step (/zones/{zone}/records).
+// Under a parameter made from text values, only identifier evidence makes a
+// parameter unless two values or more were merged and one had two text
+// children or more: never two adjacent parameters from one merge step
+// (/zones/{zone}/records), and the routes under the one server seen
+// (/servers/{server}/config, /statistics, ...) stay routes.
 func (n *pathNode) resolveAt(depth int, seg string, inCountedParam bool, links *linkSet) {
 	if depth > 0 {
-		n.mergeValues(seg, links, inCountedParam && n.srcKids < 2)
+		n.mergeValues(seg, links, inCountedParam && (n.srcKids < 2 || n.classes[classText] < 2))
 	}
 	for _, k := range sortedKeys(n.lit) {
 		n.lit[k].resolveAt(depth+1, k, false, links)
@@ -380,6 +381,11 @@ func (n *pathNode) mergeValues(seg string, links *linkSet, evidenceOnly bool) {
 			if n.lit[k].maxRepeat() <= 2 {
 				mixed = append(mixed, k)
 			}
+		}
+		// Routes are requested rarely too in a short capture: words may not
+		// outnumber the non-words they join.
+		if len(mixed) > 2*len(others) {
+			mixed = nil
 		}
 		if left := n.mergeGroup(mixed); len(left) < len(mixed) {
 			others, words = stillLiteral(n, others), stillLiteral(n, words)
@@ -473,16 +479,12 @@ func (n *pathNode) mergeIdentifiers(seg string, links *linkSet) {
 }
 
 // names reports whether a response named the value k of a child of n: an
-// id-like field of n's responses or of k's own, or a link ending in it.
+// id-like field of an object in a list n answered, an id-like field of k's
+// own responses outside lists (a list k answered names k's children, not
+// k), or a link ending in it.
 func (n *pathNode) names(k, seg string, links *linkSet) bool {
 	h := hashString(k)
-	if _, ok := n.echo[h]; ok {
-		return true
-	}
-	if _, ok := n.lit[k].echo[h]; ok {
-		return true
-	}
-	return links.has(seg, k)
+	return n.listed.has(h) || n.lit[k].named.has(h) || links.has(seg, k)
 }
 
 // maxRepeat is how often the most repeated identical request (one method
@@ -730,29 +732,44 @@ func hashString(s string) uint64 {
 	return h.Sum64()
 }
 
-// addEcho adds a value hash to the node's set, which keeps the maxEchoes
-// smallest hashes: the same values in any order, or merged in any order,
-// leave the same set.
-func (n *pathNode) addEcho(h uint64) {
-	if n.echo == nil {
-		n.echo = map[uint64]struct{}{}
+// hashSet is a capped set of value hashes that keeps the maxEchoes
+// smallest: the same values added or merged in any order leave the same set.
+type hashSet struct {
+	m   map[uint64]struct{}
+	top uint64 // the largest hash in m, once it is full
+}
+
+func (s *hashSet) has(h uint64) bool {
+	_, ok := s.m[h]
+	return ok
+}
+
+func (s *hashSet) add(h uint64) {
+	if s.m == nil {
+		s.m = map[uint64]struct{}{}
 	}
-	if _, ok := n.echo[h]; ok {
+	if _, ok := s.m[h]; ok {
 		return
 	}
-	if len(n.echo) < maxEchoes {
-		n.echo[h] = struct{}{}
-		if len(n.echo) == maxEchoes {
-			n.echoMax = maxKey(n.echo)
+	if len(s.m) < maxEchoes {
+		s.m[h] = struct{}{}
+		if len(s.m) == maxEchoes {
+			s.top = maxKey(s.m)
 		}
 		return
 	}
-	if h >= n.echoMax {
+	if h >= s.top {
 		return
 	}
-	delete(n.echo, n.echoMax)
-	n.echo[h] = struct{}{}
-	n.echoMax = maxKey(n.echo)
+	delete(s.m, s.top)
+	s.m[h] = struct{}{}
+	s.top = maxKey(s.m)
+}
+
+func (s *hashSet) merge(o *hashSet) {
+	for h := range o.m {
+		s.add(h)
+	}
 }
 
 func maxKey(m map[uint64]struct{}) uint64 {
@@ -788,36 +805,44 @@ func (n *pathNode) collect(node *pathNode, r *store.Response) {
 	if d.kind != kindJSON {
 		return
 	}
-	walkValues(d.value, "", 0, node, n.links)
+	walkValues(d.value, "", 0, false, node, n.links)
 }
 
-// walkValues records the string values of id-like fields (and of arrays of
-// strings near the top: /tags returning ["go","rust"]) to node's echo set,
-// and link-like fields to links, down to objects in a list in a wrapper.
-func walkValues(v any, key string, depth int, node *pathNode, links *linkSet) {
+// walkValues records the string values of id-like fields to node's sets,
+// listed when they are inside a list (and arrays of strings near the top:
+// /tags returning ["go","rust"]), named otherwise; and link-like fields to
+// links. It goes down to objects in a list in a wrapper.
+func walkValues(v any, key string, depth int, inList bool, node *pathNode, links *linkSet) {
 	switch v := v.(type) {
 	case string:
-		switch {
-		case linkKey(key):
+		if linkKey(key) {
 			links.add(v)
-		case key == "[]" && depth <= 2, idKey(key) && depth <= 4:
-			if v != "" && len(v) <= 256 && !strings.ContainsAny(v, "/\n") {
-				node.addEcho(hashString(v))
-			}
+			return
+		}
+		if !(key == "[]" && depth <= 2) && !(idKey(key) && depth <= 4) {
+			return
+		}
+		if v == "" || len(v) > 256 || strings.ContainsAny(v, "/\n") {
+			return
+		}
+		if inList {
+			node.listed.add(hashString(v))
+		} else {
+			node.named.add(hashString(v))
 		}
 	case map[string]any:
 		if depth > 5 {
 			return
 		}
 		for k, x := range v {
-			walkValues(x, k, depth+1, node, links)
+			walkValues(x, k, depth+1, inList, node, links)
 		}
 	case []any:
 		if depth > 3 {
 			return
 		}
 		for _, x := range v {
-			walkValues(x, "[]", depth+1, node, links)
+			walkValues(x, "[]", depth+1, true, node, links)
 		}
 	}
 }
@@ -827,7 +852,7 @@ func idKey(k string) bool {
 	l := strings.ToLower(k)
 	switch l {
 	case "id", "name", "key", "slug", "username", "login", "handle", "email", "code", "uid", "uuid",
-		"ref", "tag", "version", "domain", "host", "hostname", "zone", "server", "fqdn", "label":
+		"ref", "tag", "version", "domain", "host", "hostname", "zone", "server", "fqdn", "label", "kind", "ip":
 		return true
 	}
 	return strings.HasSuffix(l, "_id") || strings.HasSuffix(l, "_name") || strings.HasSuffix(l, "_key") ||

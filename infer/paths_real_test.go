@@ -73,11 +73,23 @@ func TestEvidenceServerAndZones(t *testing.T) {
 		ex{method: "PUT", path: "/api/v1/servers/localhost/zones/example.com./notify", resp: `{"result":"queued"}`},
 		ex{method: "GET", path: "/api/v1/servers/localhost/zones/example.net./export", resp: "example.net. 3600 IN SOA a b", respType: "text/plain"},
 		ex{method: "GET", path: "/api/v1/servers/localhost/statistics", resp: `[{"name":"uptime","value":"1"}]`},
+		// routes under the one server, each requested once, stay routes
+		ex{method: "GET", path: "/api/v1/servers/localhost/config", resp: `[{"name":"config","type":"ConfigSetting","value":"no"}]`},
+		ex{method: "GET", path: "/api/v1/servers/localhost/tsigkeys", resp: `[{"id":"transfer-key.","name":"transfer-key","type":"TSIGKey"}]`},
+		ex{method: "PUT", path: "/api/v1/servers/localhost/cache/flush", resp: `{"count":1,"result":"Flushed cache."}`},
+		ex{method: "GET", path: "/api/v1/servers/localhost/autoprimaries", resp: `[{"ip":"192.0.2.53","nameserver":"ns1.example.org."}]`},
+		ex{method: "DELETE", path: "/api/v1/servers/localhost/autoprimaries/192.0.2.53/ns1.example.org.", status: 204},
+		ex{method: "GET", path: "/api/v1/servers/localhost/zones/example.org./metadata", resp: `[{"kind":"SOA-EDIT-API","metadata":["DEFAULT"]},{"kind":"X-Owner","metadata":["alice"]}]`},
+		ex{method: "GET", path: "/api/v1/servers/localhost/zones/example.org./metadata/X-Owner", resp: `{"kind":"X-Owner","metadata":["alice"]}`},
 	)
 	wantPaths(t, exs,
-		"/api/v1/servers", "/api/v1/servers/{server}", "/api/v1/servers/{server}/statistics",
+		"/api/v1/servers", "/api/v1/servers/{server}",
+		"/api/v1/servers/{server}/autoprimaries", "/api/v1/servers/{server}/autoprimaries/{autoprimary}/{id}",
+		"/api/v1/servers/{server}/cache/flush", "/api/v1/servers/{server}/config",
+		"/api/v1/servers/{server}/statistics", "/api/v1/servers/{server}/tsigkeys",
 		"/api/v1/servers/{server}/zones", "/api/v1/servers/{server}/zones/{zone}",
-		"/api/v1/servers/{server}/zones/{zone}/export", "/api/v1/servers/{server}/zones/{zone}/notify")
+		"/api/v1/servers/{server}/zones/{zone}/export", "/api/v1/servers/{server}/zones/{zone}/metadata",
+		"/api/v1/servers/{server}/zones/{zone}/metadata/{metadata}", "/api/v1/servers/{server}/zones/{zone}/notify")
 }
 
 // A value listed in a collection response is an identifier even when its
@@ -101,9 +113,12 @@ func TestEvidenceItemEcho(t *testing.T) {
 		ex{method: "GET", path: "/users/jdoe", resp: `{"user":{"username":"jdoe","bio":null}}`},
 		ex{method: "GET", path: "/users/me", resp: `{"user":{"username":"jdoe","bio":null}}`},
 		ex{method: "GET", path: "/users/settings", resp: `{"theme":"dark"}`},
+		// a list names the children of its path, not the path: PowerDNS's
+		// config has a setting named config
+		ex{method: "GET", path: "/users/config", resp: `[{"name":"config","value":"no"},{"name":"cache","value":"1"}]`},
 	)
-	// me and settings are routes: nothing names them.
-	wantPaths(t, exs, "/users/me", "/users/settings", "/users/{user}")
+	// me, settings and config are routes: nothing names them.
+	wantPaths(t, exs, "/users/config", "/users/me", "/users/settings", "/users/{user}")
 }
 
 // Links: a self/href link in a body, or a Location header, names the
@@ -147,7 +162,7 @@ func TestEvidenceIdentifierClasses(t *testing.T) {
 func TestIdentClass(t *testing.T) {
 	for seg, want := range map[string]segClass{
 		"example.com": className, "example.com.": className, "a.b.example.co.uk": className,
-		"ann@example.com": className, "localhost:8080": className, "10.0.0.1:53": className,
+		"ann@example.com": className, "localhost:8080": className, "192.0.2.53": className, "2001:db8::1": className, "10.0.0.1:53": className,
 		"v1.2.3": classSemver, "1.2.3": classSemver, "2.0.0-beta.1+build.5": classSemver,
 		"ord_AbCdEf": classPrefixed, "sk_live_4eC39HqLyjWDarjtT1zdp7dc": classPrefixed,
 		"dGhpcyBpcyBhIHRlc3Q0": classPrefixed, "frank-smith-42": className,
@@ -213,8 +228,8 @@ func TestEvidenceBounded(t *testing.T) {
 			Header: store.Header{{Name: "Content-Type", Value: "application/json"}},
 			Body:   store.Body{Data: []byte(body)}})
 	}
-	if node.scans > maxScans || len(node.echo) > maxEchoes {
-		t.Errorf("scans %d echoes %d", node.scans, len(node.echo))
+	if node.scans > maxScans || len(node.listed.m) > maxEchoes || len(node.named.m) > maxEchoes {
+		t.Errorf("scans %d echoes %d", node.scans, len(node.listed.m))
 	}
 	if n := len(root.links.pairs); n > maxLinks {
 		t.Errorf("%d links", n)
@@ -224,18 +239,18 @@ func TestEvidenceBounded(t *testing.T) {
 // The capped value set keeps the smallest hashes: any order of the same
 // values leaves the same set.
 func TestEchoSetOrderFree(t *testing.T) {
-	a, b := newNode(), newNode()
+	var a, b hashSet
 	n := 3 * maxEchoes
 	for i := range n {
-		a.addEcho(hashString(fmt.Sprint(i)))
-		b.addEcho(hashString(fmt.Sprint(n - 1 - i)))
+		a.add(hashString(fmt.Sprint(i)))
+		b.add(hashString(fmt.Sprint(n - 1 - i)))
 	}
-	if len(a.echo) != maxEchoes || fmt.Sprint(a.echo) != fmt.Sprint(b.echo) {
-		t.Fatalf("sets differ: %d %d", len(a.echo), len(b.echo))
+	if len(a.m) != maxEchoes || fmt.Sprint(a.m) != fmt.Sprint(b.m) {
+		t.Fatalf("sets differ: %d %d", len(a.m), len(b.m))
 	}
 	c := newNode()
-	c.absorb(a)
-	if fmt.Sprint(c.echo) != fmt.Sprint(a.echo) {
+	c.absorb(&pathNode{listed: a})
+	if fmt.Sprint(c.listed.m) != fmt.Sprint(a.m) {
 		t.Fatal("absorb changed the set")
 	}
 }
