@@ -34,6 +34,11 @@ func TestREADME(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The README is read outside the workshop: it names nothing that is not
+	// in the repository.
+	if m := outsideRefs.FindString(string(readme)); m != "" {
+		t.Errorf("README names %q, which is not in the repository", m)
+	}
 	blocks := usageBlocks(string(readme))
 	if len(blocks) < 5 {
 		t.Fatalf("found %d shell blocks in the README's Usage section; want the whole walk-through", len(blocks))
@@ -118,6 +123,8 @@ func usageBlocks(readme string) []string {
 	}
 	return blocks
 }
+
+var outsideRefs = regexp.MustCompile(`(?i)\.\./shared|\bshared/(spec|eval)|\bissues? #?\d+`)
 
 var loopbackPort = regexp.MustCompile(`127\.0\.0\.1:(\d+)`)
 
