@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -106,23 +107,22 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			completionCommand(),
 		},
 		Action: func(c *cli.Context) error {
-			args := c.Args()
-			switch {
-			case args.First() == "help" && args.Len() == 2 && c.App.Command(args.Get(1)) != nil:
-				return cli.ShowCommandHelp(c, args.Get(1))
-			case args.First() == "help" && args.Len() == 1:
-			case args.Len() > 0:
-				name := args.First()
-				if args.First() == "help" {
-					name = args.Get(1)
+			name := c.Args().First()
+			if name == "help" {
+				// "bw help [COMMAND]", as users of git and cobra tools type it.
+				name = c.Args().Get(1)
+				if c.App.Command(name) != nil {
+					return cli.ShowCommandHelp(c, name)
 				}
-				var names []string
-				for _, cmd := range c.App.Commands {
-					names = append(names, cmd.Name)
-				}
-				return usageError("unknown command %q%s; see 'bw --help'", name, didYouMean(name, names, ""))
 			}
-			return cli.ShowAppHelp(c)
+			if name == "" {
+				return cli.ShowAppHelp(c)
+			}
+			var names []string
+			for _, cmd := range c.App.Commands {
+				names = append(names, cmd.Name)
+			}
+			return usageError("unknown command %q%s; see 'bw --help'", name, didYouMean(name, names, ""))
 		},
 	}
 	app.CustomAppHelpTemplate = cli.AppHelpTemplate + exitStatusHelp
@@ -162,7 +162,7 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 	flags := c.App.Flags
 	cmd := c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name
 	if cmd {
-		flags = append(flags, c.Command.Flags...)
+		flags = slices.Concat(flags, c.Command.Flags)
 	}
 	hint := ""
 	if _, bad, ok := strings.Cut(err.Error(), "flag provided but not defined: "); ok {
